@@ -1,0 +1,35 @@
+# The two commands a fresh clone needs: `make run` and `make test`. Both do the whole set-up first
+# (fast the second time) and work offline with no API key.
+SHELL := /bin/bash
+PORT ?= 8501
+ADDRESS ?= 127.0.0.1
+PYTEST_ARGS ?=
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export ANONYMIZED_TELEMETRY := False
+export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
+export HF_HOME := $(CURDIR)/.cache/huggingface
+
+.PHONY: run test setup lint bench eval
+
+run:
+	bash scripts/setup.sh
+	.venv/bin/streamlit run app.py --server.headless true --server.address $(ADDRESS) --server.port $(PORT) \
+		--browser.gatherUsageStats false
+
+test:
+	bash scripts/setup.sh --browser
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+setup:
+	bash scripts/setup.sh
+
+lint:
+	.venv/bin/ruff check playground tests app.py pages ui bench
+	.venv/bin/mypy
+
+eval:
+	.venv/bin/playground eval --variants sample_corpus/variants/ladder.yaml --out .data/results/ladder.json
+
+bench:
+	.venv/bin/python -m bench

@@ -1,0 +1,185 @@
+"""Chat models behind one small protocol, addressed by strings such as `local:qwen2.5-0.5b` or `openai:gpt-4o-mini`.
+
+Local GGUF models load once per process and are shared (llama.cpp contexts are not thread-safe, so calls to one
+model are serialised by a lock). Hosted models go through the `openai` client, which any OpenAI-compatible server
+(Ollama, vLLM, llama.cpp's server) also speaks.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from playground.errors import MissingApiKeyError, ModelError, UnknownModelError
+from playground.local_models import CATALOGUE, SETUP_COMMAND, model_path
+from playground.settings import Settings
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    model: str
+
+
+class LLM(Protocol):
+    name: str
+
+    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
+             stop: list[str] | None = None, seed: int | None = None) -> Completion: ...
+
+
+class LlamaCppLLM:
+    """A GGUF model run in-process by llama.cpp."""
+
+    def __init__(self, name: str, path: Path, *, n_ctx: int = 4096, lora_path: Path | None = None) -> None:
+        if not path.exists():
+            raise ModelError(f"The model file for '{name}' is missing ({path}). Run the set-up: {SETUP_COMMAND}.")
+        self.name = name
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            from llama_cpp import Llama
+        except ImportError as err:
+            raise ModelError(f"llama-cpp-python is not installed ({err}). Run the set-up: {SETUP_COMMAND}.") from None
+        kwargs: dict[str, Any] = {"model_path": str(path), "n_ctx": n_ctx, "verbose": False,
+                                  "n_threads": max(1, os.cpu_count() or 1), "seed": 0}
+        if lora_path is not None:
+            kwargs["lora_path"] = str(lora_path)
+        try:
+            self._llm = Llama(**kwargs)
+        except (ValueError, RuntimeError, OSError) as err:
+            raise ModelError(f"Could not load '{name}' from {path} ({err}). The file may be corrupt: delete it "
+                             f"and run the set-up again: {SETUP_COMMAND}.") from None
+
+    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
+             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                out: Any = self._llm.create_chat_completion(
+                    messages=messages, temperature=temperature, max_tokens=max_tokens, stop=stop,
+                    seed=seed if seed is not None else 0)
+            except ValueError as err:
+                raise ModelError(f"{self.name} could not answer: {err}. If the prompt is too long, lower top-k or "
+                                 "the chunk size.") from None
+        usage = out.get("usage") or {}
+        return Completion(text=(out["choices"][0]["message"].get("content") or "").strip(),
+                          prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                          completion_tokens=int(usage.get("completion_tokens", 0)),
+                          latency_s=time.perf_counter() - started, model=self.name)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+
+class OpenAIChatLLM:
+    """Any model behind the OpenAI chat-completions API. A client can be passed in (tests use a local server)."""
+
+    def __init__(self, name: str, model: str, *, client: Any = None, api_key: str | None = None,
+                 base_url: str | None = None, timeout_s: float = 120.0, max_retries: int = 2) -> None:
+        self.name = name
+        self.model = model
+        self.base_url = base_url
+        self._client = client or _openai_client(api_key, base_url, timeout_s, max_retries)
+
+    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
+             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+        import openai
+
+        started = time.perf_counter()
+        try:
+            out = self._client.chat.completions.create(
+                model=self.model, messages=messages, temperature=temperature, max_tokens=max_tokens,
+                stop=stop or None, seed=seed)
+        except openai.AuthenticationError:
+            raise ModelError(f"{self.name}: the API key was rejected. Check the key on the Settings page "
+                             "or in OPENAI_API_KEY.") from None
+        except openai.NotFoundError:
+            raise ModelError(f"{self.name}: the server does not know the model '{self.model}'. Check its name.") from None
+        except openai.RateLimitError:
+            raise ModelError(f"{self.name}: rate limit reached after retries. Wait a minute, or lower the "
+                             "concurrency.") from None
+        except openai.APIConnectionError:
+            where = self.base_url or "the OpenAI API"
+            raise ModelError(f"{self.name}: cannot reach {where}. Check the address and that the server runs.") from None
+        except openai.APIError as err:
+            raise ModelError(f"{self.name}: the server returned an error ({type(err).__name__}: {err}).") from None
+        choice = out.choices[0] if out.choices else None
+        usage = out.usage
+        return Completion(text=((choice.message.content if choice else "") or "").strip(),
+                          prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                          completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                          latency_s=time.perf_counter() - started, model=self.name)
+
+
+def _openai_client(api_key: str | None, base_url: str | None, timeout_s: float, max_retries: int) -> Any:
+    try:
+        import openai
+    except ImportError:
+        raise ModelError("The 'openai' package is not installed: pip install openai.") from None
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries)
+
+
+def split_compatible(rest: str) -> tuple[str, str]:
+    """`<model>@<base_url>` -> (model, base_url), for `openai-compatible:` names."""
+    model, sep, url = rest.partition("@")
+    if not sep or not model or not url.startswith(("http://", "https://")):
+        raise UnknownModelError(f"'openai-compatible:{rest}' should look like "
+                                "'openai-compatible:<model>@http://host:port/v1'.")
+    return model, url
+
+
+_LOCAL_LOCK = threading.Lock()
+_LOCAL_MODELS: dict[str, LlamaCppLLM] = {}
+
+
+def _local(name: str) -> LlamaCppLLM:
+    """Load each local model once per process; later calls share it."""
+    with _LOCAL_LOCK:
+        if name not in _LOCAL_MODELS:
+            key = name.removeprefix("local:")
+            path = model_path(key) if key in CATALOGUE else Path(key)
+            _LOCAL_MODELS[name] = LlamaCppLLM(name, path)
+        return _LOCAL_MODELS[name]
+
+
+def loaded_local_models() -> list[str]:
+    return sorted(_LOCAL_MODELS)
+
+
+def known_models() -> list[str]:
+    """The model names a user can pick without typing (local ones first)."""
+    return [f"local:{n}" for n in CATALOGUE] + ["fake:extractive"]
+
+
+def get_llm(name: str, settings: Settings | None = None, *, client: Any = None) -> LLM:
+    """Resolve a model name to a ready LLM. Raises a PlaygroundError whose message says what to do."""
+    settings = settings or Settings.from_env()
+    provider, _, rest = name.partition(":")
+    if provider == "local" and (rest in CATALOGUE or rest.endswith(".gguf")):
+        return _local(name)
+    if provider == "fake":
+        from playground.fake import FakeLLM
+
+        return FakeLLM(name=name)
+    if provider == "openai" and rest:
+        if client is None and not settings.openai_api_key:
+            raise MissingApiKeyError(f"'{name}' needs an OpenAI API key: set OPENAI_API_KEY before starting, or "
+                                     "type the key on the Settings page. Local models need no key.")
+        return OpenAIChatLLM(name, rest, client=client, api_key=settings.openai_api_key,
+                             base_url=settings.openai_base_url, timeout_s=settings.request_timeout_s)
+    if provider == "openai-compatible":
+        model, url = split_compatible(rest)
+        return OpenAIChatLLM(name, model, client=client, api_key=settings.openai_api_key or "not-needed",
+                             base_url=url, timeout_s=settings.request_timeout_s)
+    raise UnknownModelError(f"Unknown model '{name}'. Use one of {', '.join(known_models())}, "
+                            "'openai:<model>' or 'openai-compatible:<model>@<base_url>'.")

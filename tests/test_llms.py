@@ -1,0 +1,85 @@
+import pytest
+
+from playground.embedders import get_embedder
+from playground.errors import MissingApiKeyError, ModelError, UnknownModelError
+from playground.fake import FakeLLM
+from playground.llms import get_llm
+from playground.settings import Settings
+
+from .openai_stub import openai_stub
+
+
+def test_unknown_model_lists_the_choices(settings):
+    with pytest.raises(UnknownModelError, match="local:qwen2.5-0.5b"):
+        get_llm("gpt-9", settings)
+    with pytest.raises(UnknownModelError, match="openai-compatible:<model>@http"):
+        get_llm("openai-compatible:nourl", settings)
+
+
+def test_openai_without_key_says_how_to_add_one(settings):
+    with pytest.raises(MissingApiKeyError, match="OPENAI_API_KEY.*Settings page"):
+        get_llm("openai:gpt-4o-mini", settings)
+    with pytest.raises(MissingApiKeyError):
+        get_embedder("openai:text-embedding-3-small", settings)
+
+
+def test_fake_llm_rules_and_extraction():
+    llm = FakeLLM(rules=[("capital", "Paris")])
+    assert llm.chat([{"role": "user", "content": "What is the capital?"}]).text == "Paris"
+    reply = llm.chat([{"role": "user", "content": "Context:\nThe fee is 6 euros. Cats purr.\n\nQuestion: What fee?"}])
+    assert reply.text == "The fee is 6 euros."
+    assert llm.chat([{"role": "user", "content": "Question: anything"}]).text == "not in the documents"
+    assert len(llm.calls) == 3
+
+
+def test_openai_compatible_server_chat_and_embeddings(settings):
+    with openai_stub() as (url, state):
+        llm = get_llm(f"openai-compatible:tiny@{url}", settings)
+        out = llm.chat([{"role": "user", "content": "hi"}], max_tokens=5)
+        assert out.text == "stub answer" and out.prompt_tokens == 11 and out.completion_tokens == 3
+        assert state.requests[0]["model"] == "tiny" and state.requests[0]["max_tokens"] == 5
+        vectors = get_embedder(f"openai-compatible:emb@{url}", settings).embed_documents(["a", "bb"])
+        assert vectors.shape == (2, 3)
+        assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-5
+
+
+@pytest.mark.parametrize("fault, message", [("401", "API key was rejected"), ("404", "does not know the model"),
+                                            ("500", "server returned an error")])
+def test_server_errors_become_clear_messages(settings, fault, message):
+    with openai_stub() as (url, state):
+        state.faults = [fault] * 5
+        llm = get_llm(f"openai-compatible:tiny@{url}", Settings(data_dir=settings.data_dir))
+        with pytest.raises(ModelError, match=message):
+            llm.chat([{"role": "user", "content": "hi"}])
+
+
+def test_rate_limit_is_retried(settings):
+    with openai_stub() as (url, state):
+        state.faults = ["429"]
+        out = get_llm(f"openai-compatible:tiny@{url}", settings).chat([{"role": "user", "content": "hi"}])
+        assert out.text == "stub answer" and len(state.requests) == 2
+
+
+def test_unreachable_server(settings):
+    llm = get_llm("openai-compatible:tiny@http://127.0.0.1:9/v1", Settings(data_dir=settings.data_dir,
+                                                                            request_timeout_s=2))
+    with pytest.raises(ModelError, match="cannot reach"):
+        llm.chat([{"role": "user", "content": "hi"}])
+
+
+def test_missing_local_model_file_names_the_setup_command(tmp_path, monkeypatch):
+    from playground import llms
+
+    monkeypatch.setenv("PLAYGROUND_MODELS_DIR", str(tmp_path))
+    monkeypatch.setattr(llms, "_LOCAL_MODELS", {})
+    with pytest.raises(ModelError, match="make run"):
+        get_llm("local:qwen2.5-0.5b")
+
+
+def test_corrupt_local_model_file(tmp_path):
+    from playground.llms import LlamaCppLLM
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 100)
+    with pytest.raises(ModelError, match="corrupt"):
+        LlamaCppLLM("local:bad", bad)
