@@ -307,7 +307,9 @@ def _markdown_spans(text: str, units: _Units, size: int, overlap: int) -> list[t
         if units.tokens(start, end) <= size:
             spans.append((start, end, heading))
         else:
-            spans.extend((lo, hi, heading) for lo, hi in _split_section(text, units, start, end, size, overlap))
+            spans.extend(
+                (lo, hi, heading) for lo, hi in _split_section(text, units, start, end, size, overlap)
+            )
     return spans
 
 

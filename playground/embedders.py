@@ -63,7 +63,9 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # a per-load bar is noise in the CLI and the app's log
             self._model = SentenceTransformer(path_or_id, device="cpu")
         except ImportError:
             raise ModelError("sentence-transformers is not installed: run the set-up (make run).") from None

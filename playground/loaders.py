@@ -34,7 +34,7 @@ _HTML_DROP = ("script", "style", "noscript", "template", "svg", "iframe", "objec
 _HTML_BLOCKS = (
     "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt", "fieldset", "figcaption",
     "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol",
-    "p", "pre", "section", "summary", "table", "tr", "ul", "caption", "title",
+    "p", "pre", "section", "summary", "table", "tr", "ul", "caption",
 )  # fmt: skip
 
 

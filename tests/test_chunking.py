@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -85,7 +86,7 @@ def assert_invariants(doc: Document, chunks: list[Chunk]) -> None:
     assert not missed, f"characters not in any chunk: {[doc.text[i] for i in missed][:10]}"
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Invariants and sizes
 
 
@@ -129,7 +130,7 @@ def test_token_windows_step_by_size_minus_overlap() -> None:
     )
     assert [c.text.split() for c in chunks[:2]] == [words[0:20], words[15:35]]
     assert chunks[-1].text.split()[-1] == "w99"
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert before.text.split()[-5:] == after.text.split()[:5]  # exactly 5 tokens repeated
 
 
@@ -150,7 +151,7 @@ def test_recursive_overlap_repeats_whole_sentences() -> None:
         doc, chunker="recursive", chunk_size=20, chunk_overlap=10, tokenizer=WhitespaceTokenizer()
     )
     assert len(chunks) > 2
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in pairwise(chunks):
         assert after.start < before.end  # really overlapping
         shared = doc.text[after.start : before.end]
         assert shared.startswith("Sentence") and shared.endswith(".")
@@ -161,10 +162,10 @@ def test_zero_overlap_means_no_shared_text() -> None:
     doc = make_doc(PROSE)
     for chunker in ("tokens", "recursive"):
         chunks = chunk_document(doc, chunker=chunker, chunk_size=16, chunk_overlap=0)
-        assert all(after.start >= before.end for before, after in zip(chunks, chunks[1:], strict=False))
+        assert all(after.start >= before.end for before, after in pairwise(chunks))
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Markdown
 
 
@@ -190,7 +191,7 @@ def test_long_markdown_section_is_split_and_keeps_its_heading() -> None:
     assert_invariants(doc, chunks)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Parameters, corpus, stats, tokenizer
 
 
@@ -242,7 +243,7 @@ def test_wordpiece_tokenizer_offsets() -> None:
     assert tokenizer.offsets("") == []
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Properties
 
 MARKDOWNISH = st.lists(

@@ -1,0 +1,66 @@
+"""Indexing throughput against a bare encoder, and per-answer latency against a bare llama.cpp call."""
+
+from __future__ import annotations
+
+import statistics
+
+from bench.common import ROOT, Figure, report, scratch_data_dir, timed
+from playground.chunking import chunk_corpus
+from playground.config import IndexConfig, VariantConfig
+from playground.embedders import get_embedder
+from playground.index import forget_loaded_indexes, get_or_build_index
+from playground.llms import get_llm
+from playground.loaders import load_folder
+from playground.pipeline import build_pipeline
+from playground.questions import load_questions
+from playground.settings import Settings
+
+FICTIONAL = ROOT / "sample_corpus" / "fictional"
+MODEL = "local:qwen2.5-0.5b"
+
+
+def indexing() -> list[Figure]:
+    corpus = load_folder(FICTIONAL / "docs")
+    config = IndexConfig()
+    chunks = chunk_corpus(corpus.documents, chunker=config.chunker, chunk_size=config.chunk_size,
+                          chunk_overlap=config.chunk_overlap)
+    embedder = get_embedder(config.embedder)
+    texts = [c.text for c in chunks]
+    embedder.model.encode(texts[:8])  # warm up both paths equally
+    bare = timed(lambda: embedder.model.encode(texts, batch_size=32, normalize_embeddings=True))
+    settings = Settings(data_dir=scratch_data_dir())
+    forget_loaded_indexes()
+    full = timed(lambda: get_or_build_index(corpus, config, embedder, settings))
+    forget_loaded_indexes()
+    reopen = timed(lambda: get_or_build_index(corpus, config, embedder, settings))
+    n = len(chunks)
+    return [Figure("index build, chunks/s (load+chunk+embed+store)", n / full, n / bare, "/s",
+                   f"{n} chunks; baseline = bare SentenceTransformer.encode"),
+            Figure("index reopen (cached), s", reopen, full, "s", "same settings never re-embed")]
+
+
+def answer_latency(n_questions: int = 5) -> list[Figure]:
+    settings = Settings(data_dir=scratch_data_dir())
+    corpus = load_folder(FICTIONAL / "docs")
+    questions = load_questions(FICTIONAL / "questions.jsonl").questions[:n_questions]
+    variant = VariantConfig(name="rag", use_retrieval=True, model=MODEL, max_tokens=48)
+    pipeline = build_pipeline(variant, corpus, settings)
+    llm = get_llm(MODEL)
+    raw = llm._llm  # the same weights, called directly: the floor the pipeline adds to
+    pipeline.run(questions[0].question)  # warm-up
+    ours, bare = [], []
+    for q in questions:
+        result = pipeline.run(q.question)
+        ours.append(result.latency_s)
+        bare.append(timed(lambda m=result.prompt.messages: raw.create_chat_completion(
+            messages=m, temperature=0.0, max_tokens=48, seed=0)))
+    return [Figure("RAG answer latency (median), s", statistics.median(ours), statistics.median(bare), "s",
+                   f"{MODEL}, {n_questions} questions; baseline = bare llama.cpp with the same prompt")]
+
+
+def main() -> None:
+    report("Engine", indexing() + answer_latency())
+
+
+if __name__ == "__main__":
+    main()

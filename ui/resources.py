@@ -1,0 +1,145 @@
+"""Expensive objects loaded once (models, embedders, sample corpora), and a guard that turns errors into messages.
+
+Models and embedders sit in `st.cache_resource`, so a widget change never reloads them. Indexes are cached by the
+library itself (`get_or_build_index`), because a cached Streamlit function may not drive a progress bar that lives
+outside it; `clear_caches` empties both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import streamlit as st
+
+from playground.chunking import chunk_corpus
+from playground.config import IndexConfig, VariantConfig
+from playground.documents import Chunk, Corpus
+from playground.embedders import Embedder, get_embedder
+from playground.errors import PlaygroundError
+from playground.index import Progress, VectorIndex, forget_loaded_indexes, get_or_build_index
+from playground.llms import LLM, get_llm
+from playground.loaders import load_folder
+from playground.pipeline import Pipeline
+from playground.questions import QuestionSet, load_questions
+from playground.settings import Settings
+from ui import state
+
+P = ParamSpec("P")
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def guarded(what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """Run a library call; a PlaygroundError shows its own message, anything else a short generic one.
+
+    Returns None when the call failed. Streamlit's own control flow (reruns, stops) passes through untouched.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except PlaygroundError as err:
+        st.error(str(err), icon="⚠️")
+    except Exception:
+        log.exception("unexpected error while %s", what)
+        st.error(f"Something unexpected went wrong while {what}. Try again; if it keeps happening, clear the "
+                 "caches on the Settings page or restart the app. The details are in the server log.", icon="⚠️")
+    return None
+
+
+def _fingerprint(settings: Settings) -> str:
+    """Part of a cache key that changes with the connection settings without keeping the key itself."""
+    parts = (str(settings.data_dir), settings.openai_api_key or "", settings.openai_base_url or "")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner="Loading the model (only the first time)…", max_entries=8)
+def _llm(name: str, fingerprint: str, _settings: Settings) -> LLM:
+    return get_llm(name, _settings)
+
+
+@st.cache_resource(show_spinner="Loading the embedder (only the first time)…", max_entries=4)
+def _embedder(name: str, fingerprint: str, _settings: Settings) -> Embedder:
+    return get_embedder(name, _settings)
+
+
+def llm(name: str, settings: Settings) -> LLM:
+    return _llm(name, _fingerprint(settings), settings)
+
+
+def embedder(name: str, settings: Settings) -> Embedder:
+    return _embedder(name, _fingerprint(settings), settings)
+
+
+def index(corpus: Corpus, config: IndexConfig, settings: Settings, on_progress: Progress | None = None) -> VectorIndex:
+    """Open or build the index; built once per settings and reused while the process lives."""
+    return get_or_build_index(corpus, config, embedder(config.embedder, settings), settings, on_progress)
+
+
+def pipeline(variant: VariantConfig, corpus: Corpus | None, settings: Settings,
+             on_progress: Progress | None = None) -> Pipeline:
+    """A variant bound to its cached model and, when it retrieves, to its embedder and index."""
+    model = llm(variant.model, settings)
+    if not variant.use_retrieval:
+        return Pipeline(variant, model)
+    if corpus is None:
+        raise PlaygroundError(f"Variant '{variant.name}' looks up documents but no corpus is loaded. "
+                              "Pick or upload one on the Corpus page.")
+    built = index(corpus, variant.index, settings, on_progress)
+    return Pipeline(variant, model, built, embedder(variant.index.embedder, settings))
+
+
+@st.cache_resource(show_spinner="Reading the sample documents…")
+def load_sample(key: str) -> Corpus:
+    return load_folder(state.SAMPLES[key].docs)
+
+
+@st.cache_resource(show_spinner=False)
+def sample_questions(key: str) -> QuestionSet | None:
+    """The sample's question set, or None while the sample has none."""
+    path = state.SAMPLES[key].questions
+    return load_questions(path) if path.exists() else None
+
+
+def use_sample(key: str) -> Corpus:
+    """Make a sample the current corpus, with its question set when it has one."""
+    sample = state.SAMPLES[key]
+    corpus = load_sample(key)
+    state.set_corpus(corpus, f"Sample: {sample.label}", f"sample:{key}")
+    questions = sample_questions(key)
+    if questions is not None:
+        state.set_questions(questions, f"Sample questions for {sample.label.split(':')[0]}", f"sample:{key}")
+    return corpus
+
+
+def current_corpus() -> Corpus | None:
+    """The session's corpus; the default sample is loaded the first time something needs one."""
+    found = state.corpus()
+    if found is None:
+        found = guarded("reading the sample documents", use_sample, state.DEFAULT_SAMPLE)
+    return found
+
+
+def current_questions() -> QuestionSet | None:
+    if state.questions() is None and state.corpus_source() is None:
+        current_corpus()
+    return state.questions()
+
+
+@st.cache_data(show_spinner="Cutting the documents into chunks…", max_entries=16)
+def _chunks(corpus_hash: str, config_key: str, _corpus: Corpus, _config: IndexConfig) -> list[Chunk]:
+    return chunk_corpus(_corpus.documents, chunker=_config.chunker, chunk_size=_config.chunk_size,
+                        chunk_overlap=_config.chunk_overlap)
+
+
+def chunks(corpus: Corpus, config: IndexConfig) -> list[Chunk]:
+    """The corpus cut into chunks with these settings (cached per corpus content and settings)."""
+    return _chunks(corpus.content_hash, config.key(), corpus, config)
+
+
+def clear_caches() -> None:
+    """Forget loaded models, embedders, sample corpora and opened indexes (the files on disk stay)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    forget_loaded_indexes()

@@ -1,0 +1,96 @@
+"""Run library work from a page with visible progress: one question over several variants, or an evaluation.
+
+An evaluation records itself in session state as rows arrive, so a run interrupted by a click (the Stop button,
+or leaving the page) still shows the rows that finished, marked as stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import streamlit as st
+
+from playground.config import VariantConfig
+from playground.documents import Corpus
+from playground.evaluation import EvalRun, QuestionResult, VariantResult, run_evaluation
+from playground.llms import LLM
+from playground.pipeline import PipelineResult
+from playground.questions import QuestionSet
+from ui import resources, state
+
+Refresh = Callable[[EvalRun, int, int], None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One variant's answer to the lab question, kept in session state so it survives reruns."""
+
+    variant_key: str
+    question: str
+    result: PipelineResult | None
+
+
+def _progress_callback(bar: st.delta_generator.DeltaGenerator, what: str) -> Callable[[int, int], None]:
+    def update(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{what}: {done} of {total} chunks")
+
+    return update
+
+
+def answer_with(variant: VariantConfig, question: str, corpus: Corpus | None) -> Answer:
+    """Answer one question with one variant; an error is shown where the answer would be."""
+    bar = st.empty()
+    settings = state.settings()
+
+    def run() -> PipelineResult:
+        built = resources.pipeline(variant, corpus, settings, _progress_callback(bar, "Building the index"))
+        with st.spinner(f"'{variant.name}' is answering…"):
+            return built.run(question)
+
+    result = resources.guarded(f"answering with '{variant.name}'", run)
+    bar.empty()
+    return Answer(variant.key(), question, result)
+
+
+def _warm_models(variants: Sequence[VariantConfig]) -> list[LLM]:
+    """Load each model once, up front and visibly, so the run itself starts answering at once."""
+    settings = state.settings()
+    return [resources.llm(name, settings) for name in dict.fromkeys(v.model for v in variants)]
+
+
+def evaluate(variants: Sequence[VariantConfig], corpus: Corpus | None, questions: QuestionSet,
+             refresh: Refresh | None = None, every: int = 1) -> EvalRun | None:
+    """Run an evaluation with a progress bar; `refresh(run_so_far, done, total)` redraws live charts."""
+    settings = state.settings()
+    bar = st.progress(0.0, text="Loading the models…")
+    models = resources.guarded("loading the models", _warm_models, variants)
+    if models is None:
+        bar.empty()
+        return None
+    # One model for every variant: hand the cached instance over; otherwise the library's own cache serves.
+    shared_llm = models[0] if len(models) == 1 else None
+    live = EvalRun(corpus=corpus.name if corpus else "", questions=questions.name,
+                   question_set_hash=questions.content_hash, variants=[])
+    state.start_live_run(live)
+
+    def on_stage(message: str, done: int, total: int) -> None:
+        bar.progress(done / total if total else 0.0, text=f"{message}: {done} of {total} chunks")
+
+    def on_row(result: VariantResult, row: QuestionResult, done: int, total: int) -> None:
+        if result not in live.variants:
+            live.variants.append(result)
+        bar.progress(done / total, text=f"Answered {done} of {total} (question {row.qid}, variant "
+                                        f"{result.variant.name})")
+        if refresh and (done % every == 0 or done == total):
+            refresh(live, done, total)
+
+    run = resources.guarded("running the evaluation", run_evaluation, list(variants), corpus, questions, settings,
+                            llm=shared_llm, on_row=on_row, on_stage=on_stage)
+    bar.empty()
+    if run is None:
+        live.stopped = True
+        state.finish_live_run(live)
+        return live if live.variants else None
+    state.finish_live_run(run)
+    return run

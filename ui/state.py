@@ -1,0 +1,229 @@
+"""Session-state accessors with defaults, so every page reads and writes the shared state the same way.
+
+What lives here survives moving between pages: the current corpus, index settings, variants, question set, the
+last evaluation, the chosen model and an API key typed on the Settings page (kept only in this browser session's
+memory, never written anywhere).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from playground.config import DEFAULT_LOCAL_MODEL, IndexConfig, VariantConfig
+from playground.documents import Corpus
+from playground.evaluation import EvalRun
+from playground.questions import QuestionSet
+from playground.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIR = ROOT / "sample_corpus"
+LADDER_FILE = SAMPLE_DIR / "variants" / "ladder.yaml"
+
+CORPUS, CORPUS_LABEL, CORPUS_SOURCE = "corpus", "corpus_label", "corpus_source"
+INDEX_CONFIG = "index_config"
+VARIANTS = "variants"
+QUESTIONS, QUESTIONS_LABEL, QUESTIONS_SOURCE = "questions", "questions_label", "questions_source"
+LAST_RUN = "last_run"
+LIVE_RUN, RUN_IN_PROGRESS = "live_run", "run_in_progress"
+API_KEY = "api_key"
+DEFAULT_MODEL = "default_model"
+MODEL_ENV = "PLAYGROUND_MODEL"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A corpus that ships with the playground, and its question set."""
+
+    key: str
+    label: str
+    docs: Path
+    questions: Path
+
+
+SAMPLES = {
+    s.key: s
+    for s in (
+        Sample("fictional", "Tansywick Growworks: a fictional company's handbook, policies and products",
+               SAMPLE_DIR / "fictional" / "docs", SAMPLE_DIR / "fictional" / "questions.jsonl"),
+        Sample("squad2", "Wikipedia paragraphs (SQuAD 2.0): the Normans and computational complexity",
+               SAMPLE_DIR / "squad2" / "docs", SAMPLE_DIR / "squad2" / "questions.jsonl"),
+    )
+}
+DEFAULT_SAMPLE = "fictional"
+
+
+def _get(key: str, default: Callable[[], T]) -> T:
+    if key not in st.session_state:
+        st.session_state[key] = default()
+    return st.session_state[key]
+
+
+# --- model and settings -------------------------------------------------------------------------------------
+
+def default_model() -> str:
+    """The model new variants use: chosen on the Settings page, else $PLAYGROUND_MODEL, else the local default."""
+    return _get(DEFAULT_MODEL, lambda: os.environ.get(MODEL_ENV) or DEFAULT_LOCAL_MODEL)
+
+
+def set_default_model(name: str) -> None:
+    """Switch the default model; variants that used the old default follow it."""
+    old = default_model()
+    if name == old:
+        return
+    st.session_state[DEFAULT_MODEL] = name
+    st.session_state[VARIANTS] = [v.model_copy(update={"model": name}) if v.model == old else v for v in variants()]
+
+
+def typed_api_key() -> str:
+    return str(st.session_state.get(API_KEY) or "")
+
+
+def set_typed_api_key(key: str) -> None:
+    st.session_state[API_KEY] = key.strip()
+
+
+def settings() -> Settings:
+    """Settings from the environment, with the key typed on the Settings page (if any) taking precedence."""
+    base = Settings.from_env()
+    typed = typed_api_key()
+    return dataclasses.replace(base, openai_api_key=typed) if typed else base
+
+
+# --- corpus, index settings, questions ----------------------------------------------------------------------
+
+def corpus() -> Corpus | None:
+    return st.session_state.get(CORPUS)
+
+
+def corpus_label() -> str:
+    return str(st.session_state.get(CORPUS_LABEL) or "no corpus yet")
+
+
+def corpus_source() -> str | None:
+    return st.session_state.get(CORPUS_SOURCE)
+
+
+def set_corpus(value: Corpus, label: str, source: str) -> None:
+    st.session_state[CORPUS] = value
+    st.session_state[CORPUS_LABEL] = label
+    st.session_state[CORPUS_SOURCE] = source
+
+
+def index_config() -> IndexConfig:
+    return _get(INDEX_CONFIG, IndexConfig)
+
+
+def set_index_config(config: IndexConfig) -> None:
+    """Change the corpus page's chunking; variants that used the old chunking follow it."""
+    old = index_config()
+    if config == old:
+        return
+    st.session_state[INDEX_CONFIG] = config
+    st.session_state[VARIANTS] = [v.model_copy(update={"index": config}) if v.index == old else v
+                                  for v in variants()]
+
+
+def questions() -> QuestionSet | None:
+    return st.session_state.get(QUESTIONS)
+
+
+def questions_label() -> str:
+    return str(st.session_state.get(QUESTIONS_LABEL) or "no question set yet")
+
+
+def questions_source() -> str | None:
+    return st.session_state.get(QUESTIONS_SOURCE)
+
+
+def set_questions(value: QuestionSet | None, label: str = "", source: str = "") -> None:
+    st.session_state[QUESTIONS] = value
+    st.session_state[QUESTIONS_LABEL] = label
+    st.session_state[QUESTIONS_SOURCE] = source
+
+
+# --- variants -----------------------------------------------------------------------------------------------
+
+def starter_variants() -> list[VariantConfig]:
+    """The first rung of the ladder: a prompt-only baseline and the same model with retrieval."""
+    model, index = default_model(), index_config()
+    return [
+        VariantConfig(name="baseline", description="Prompt only: the model answers from what it knows.",
+                      model=model, index=index, max_tokens=64),
+        VariantConfig(name="rag", description="Retrieve the 4 most similar chunks and answer from them.",
+                      use_retrieval=True, top_k=4, model=model, index=index, max_tokens=64),
+    ]
+
+
+def variants() -> list[VariantConfig]:
+    """The variants the Evaluate page runs; the labs replace them with their own on request."""
+    return _get(VARIANTS, starter_variants)
+
+
+def set_variants(value: list[VariantConfig]) -> None:
+    st.session_state[VARIANTS] = unique_names(value)
+
+
+def unique_names(value: list[VariantConfig]) -> list[VariantConfig]:
+    """Rename repeated names ("rag", "rag (2)") so results can be told apart."""
+    seen: dict[str, int] = {}
+    out = []
+    for variant in value:
+        count = seen[variant.name] = seen.get(variant.name, 0) + 1
+        out.append(variant if count == 1 else variant.model_copy(update={"name": f"{variant.name} ({count})"}))
+    return out
+
+
+def lab_variants(lab: str, defaults: Callable[[], list[VariantConfig]]) -> list[VariantConfig]:
+    """The working variants of one lab page, kept while the user moves between pages."""
+    return _get(f"{lab}_variants", defaults)
+
+
+def set_lab_variants(lab: str, value: list[VariantConfig]) -> None:
+    st.session_state[f"{lab}_variants"] = value
+
+
+def lab_value(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def set_lab_value(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+# --- evaluation results -------------------------------------------------------------------------------------
+
+def start_live_run(run: EvalRun) -> None:
+    """Remember a run as it fills, so one interrupted by a click (Stop, or another page) keeps its rows."""
+    st.session_state[LIVE_RUN] = run
+    st.session_state[RUN_IN_PROGRESS] = True
+
+
+def finish_live_run(run: EvalRun) -> None:
+    st.session_state[LAST_RUN] = run
+    st.session_state[RUN_IN_PROGRESS] = False
+    st.session_state.pop(LIVE_RUN, None)
+
+
+def last_run() -> EvalRun | None:
+    """The last evaluation. A run that was interrupted becomes the last run, marked as stopped."""
+    if st.session_state.get(RUN_IN_PROGRESS):
+        live: EvalRun | None = st.session_state.get(LIVE_RUN)
+        st.session_state[RUN_IN_PROGRESS] = False
+        if live is not None:
+            live.stopped = True
+            st.session_state[LAST_RUN] = live
+        st.session_state.pop(LIVE_RUN, None)
+    return st.session_state.get(LAST_RUN)
+
+
+def set_last_run(run: EvalRun | None) -> None:
+    st.session_state[LAST_RUN] = run
