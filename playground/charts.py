@@ -17,7 +17,12 @@ from playground.config import VariantConfig
 from playground.evaluation import EvalRun
 
 OUTCOMES = ("correct", "wrong", "no evidence retrieved", "error")
-OUTCOME_COLOURS = {"correct": "#2e9d5b", "wrong": "#e0803a", "no evidence retrieved": "#8a94a6", "error": "#c0392b"}
+OUTCOME_COLOURS = {
+    "correct": "#2e9d5b",
+    "wrong": "#e0803a",
+    "no evidence retrieved": "#8a94a6",
+    "error": "#c0392b",
+}
 RETRIEVAL_LABELS = {
     "hit@k": "Evidence found (hit@k)",
     "recall@k": "Evidence recall@k",
@@ -34,8 +39,15 @@ _LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 10, "r": 
 
 def _empty(title: str, message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": "#6b7280"})
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 14, "color": "#6b7280"},
+    )
     fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=260, **_LAYOUT)
     return fig
 
@@ -45,38 +57,61 @@ def _colour(row: dict[str, Any]) -> str:
 
 
 def accuracy_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    """Share of answers that contain a gold answer, per variant, with the bootstrap 95% interval as error bars."""
+    """Share of answers containing a gold answer, per variant; the bootstrap 95% interval as error bars."""
     title = "Accuracy: answers that contain the gold answer"
     scored = [r for r in rows if r.get("contains") is not None]
     if not scored:
         return _empty(title, "No scored answers yet.")
     values = [r["contains"] for r in scored]
-    highs = [max((r.get("contains_ci_high") or v) - v, 0.0) for r, v in zip(scored, values)]
-    lows = [max(v - (r.get("contains_ci_low") or v), 0.0) for r, v in zip(scored, values)]
-    fig = go.Figure(go.Bar(
-        x=[r["variant"] for r in scored], y=values, marker_color=[_colour(r) for r in scored],
-        text=[f"{v:.0%}" for v in values], textposition="outside", cliponaxis=False,
-        error_y={"type": "data", "array": highs, "arrayminus": lows, "visible": True, "color": "#374151"},
-        customdata=[[int(r.get("n") or 0)] for r in scored],
-        hovertemplate="%{x}: %{y:.0%} of %{customdata[0]} answers<extra></extra>"))
-    fig.update_layout(title=title, yaxis={"range": [0, 1.1], "tickformat": ".0%", "title": "accuracy"},
-                      height=360, **_LAYOUT)
+    highs = [max((r.get("contains_ci_high") or v) - v, 0.0) for r, v in zip(scored, values, strict=False)]
+    lows = [max(v - (r.get("contains_ci_low") or v), 0.0) for r, v in zip(scored, values, strict=False)]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["variant"] for r in scored],
+            y=values,
+            marker_color=[_colour(r) for r in scored],
+            text=[f"{v:.0%}" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            error_y={"type": "data", "array": highs, "arrayminus": lows, "visible": True, "color": "#374151"},
+            customdata=[[int(r.get("n") or 0)] for r in scored],
+            hovertemplate="%{x}: %{y:.0%} of %{customdata[0]} answers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        yaxis={"range": [0, 1.1], "tickformat": ".0%", "title": "accuracy"},
+        height=360,
+        **_LAYOUT,
+    )
     return fig
 
 
 def retrieval_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    """Retrieval metrics (grouped bars) for the variants that retrieve and have gold evidence to score against."""
+    """Retrieval metrics (grouped bars) for variants that retrieve and have gold evidence to score against."""
     title = "Retrieval: did the search find the evidence?"
     scored = [r for r in rows if r.get("retrieval") and r.get("hit@k") is not None]
     if not scored:
         return _empty(title, "No variant with retrieval has scored questions with gold evidence yet.")
-    fig = go.Figure([
-        go.Bar(name=label, x=[r["variant"] for r in scored], y=[r.get(metric) for r in scored],
-               hovertemplate=f"%{{x}}: {label} %{{y:.2f}}<extra></extra>")
-        for metric, label in RETRIEVAL_LABELS.items()
-    ])
-    fig.update_layout(title=title, barmode="group", yaxis={"range": [0, 1.05], "title": "score (0 to 1)"},
-                      legend={"orientation": "h", "y": -0.15}, height=380, **_LAYOUT)
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=label,
+                x=[r["variant"] for r in scored],
+                y=[r.get(metric) for r in scored],
+                hovertemplate=f"%{{x}}: {label} %{{y:.2f}}<extra></extra>",
+            )
+            for metric, label in RETRIEVAL_LABELS.items()
+        ]
+    )
+    fig.update_layout(
+        title=title,
+        barmode="group",
+        yaxis={"range": [0, 1.05], "title": "score (0 to 1)"},
+        legend={"orientation": "h", "y": -0.15},
+        height=380,
+        **_LAYOUT,
+    )
     return fig
 
 
@@ -88,14 +123,36 @@ def cost_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
         return _empty(title, "No answers yet.")
     names = [r["variant"] for r in scored]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("seconds per answer", "tokens per answer"))
-    fig.add_trace(go.Bar(x=names, y=[r["latency_s"] for r in scored], marker_color=[_colour(r) for r in scored],
-                         name="latency", showlegend=False,
-                         hovertemplate="%{x}: %{y:.2f} s<extra></extra>"), row=1, col=1)
-    for key, label, colour in (("prompt_tokens", "prompt tokens", "#7aa5f0"),
-                               ("completion_tokens", "answer tokens", "#1f4fa8")):
-        fig.add_trace(go.Bar(x=names, y=[r.get(key) or 0 for r in scored], name=label, marker_color=colour,
-                             hovertemplate=f"%{{x}}: %{{y:.0f}} {label}<extra></extra>"), row=1, col=2)
-    fig.update_layout(title=title, barmode="stack", legend={"orientation": "h", "y": -0.15}, height=360, **_LAYOUT)
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=[r["latency_s"] for r in scored],
+            marker_color=[_colour(r) for r in scored],
+            name="latency",
+            showlegend=False,
+            hovertemplate="%{x}: %{y:.2f} s<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    for key, label, colour in (
+        ("prompt_tokens", "prompt tokens", "#7aa5f0"),
+        ("completion_tokens", "answer tokens", "#1f4fa8"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=[r.get(key) or 0 for r in scored],
+                name=label,
+                marker_color=colour,
+                hovertemplate=f"%{{x}}: %{{y:.0f}} {label}<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_layout(
+        title=title, barmode="stack", legend={"orientation": "h", "y": -0.15}, height=360, **_LAYOUT
+    )
     return fig
 
 
@@ -105,7 +162,7 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def outcome_matrix(run: EvalRun) -> go.Figure:
-    """Questions (rows) by variants (columns), each cell coloured by its outcome; unanswered cells stay blank."""
+    """Questions (rows) by variants (columns), each cell coloured by outcome; unanswered cells are blank."""
     title = "Question by variant: correct / wrong / no evidence retrieved / error"
     names = [v.variant.name for v in run.variants]
     questions: dict[str, str] = {}
@@ -125,15 +182,32 @@ def outcome_matrix(run: EvalRun) -> go.Figure:
         for name in names:
             row = cells.get((qid, name))
             z[-1].append(OUTCOMES.index(row.outcome) if row else None)
-            hover[-1].append(f"{qid}: {_short(questions[qid])}<br>{name}: "
-                             + (f"{row.outcome}<br>answer: {_short(row.answer)}" if row else "not run"))
-    fig = go.Figure(go.Heatmap(
-        z=z, x=names, y=[f"{qid} · {_short(questions[qid], 40)}" for qid in qids], text=hover,
-        hovertemplate="%{text}<extra></extra>", colorscale=_discrete_scale(), zmin=-0.5,
-        zmax=len(OUTCOMES) - 0.5, xgap=2, ygap=2,
-        colorbar={"tickvals": list(range(len(OUTCOMES))), "ticktext": list(OUTCOMES), "title": ""}))
-    fig.update_layout(title=title, yaxis={"autorange": "reversed", "automargin": True},
-                      xaxis={"side": "top"}, height=max(260, 80 + 24 * len(qids)), **_LAYOUT)
+            hover[-1].append(
+                f"{qid}: {_short(questions[qid])}<br>{name}: "
+                + (f"{row.outcome}<br>answer: {_short(row.answer)}" if row else "not run")
+            )
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=[f"{qid} · {_short(questions[qid], 40)}" for qid in qids],
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            colorscale=_discrete_scale(),
+            zmin=-0.5,
+            zmax=len(OUTCOMES) - 0.5,
+            xgap=2,
+            ygap=2,
+            colorbar={"tickvals": list(range(len(OUTCOMES))), "ticktext": list(OUTCOMES), "title": ""},
+        )
+    )
+    fig.update_layout(
+        title=title,
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"side": "top"},
+        height=max(260, 80 + 24 * len(qids)),
+        **_LAYOUT,
+    )
     return fig
 
 
@@ -175,15 +249,17 @@ def is_fine_tuned(model: str) -> bool:
 
 
 def map_points(variants: Sequence[VariantConfig], run: EvalRun | None = None) -> list[MapPoint]:
-    """Place each variant: retrieval moves it along the context axis, a fine-tuned model along the behaviour axis.
+    """Place each variant: retrieval moves it along the context axis, a fine-tuned model up the other.
 
     Variants of the run come first with their accuracy; other variants follow without a score.
     """
     scores = {r["variant"]: r.get("contains") for r in run.summary_rows()} if run else {}
     evaluated = [v.variant for v in run.variants] if run else []
     others = [v for v in variants if v.name not in scores]
-    return [MapPoint(v.name, v.use_retrieval, is_fine_tuned(v.model), scores.get(v.name))
-            for v in [*evaluated, *others]]
+    return [
+        MapPoint(v.name, v.use_retrieval, is_fine_tuned(v.model), scores.get(v.name))
+        for v in [*evaluated, *others]
+    ]
 
 
 def _spread(count: int) -> list[tuple[float, float]]:
@@ -196,34 +272,61 @@ def _spread(count: int) -> list[tuple[float, float]]:
 
 
 def optimisation_map(points: Sequence[MapPoint]) -> go.Figure:
-    """The two-axis map: context optimisation (x, what the model knows) by behaviour optimisation (y, how it acts)."""
+    """The map: context optimisation (x, what the model knows) by behaviour optimisation (y, how it acts)."""
     fig = go.Figure()
     for (context, behaviour), (name, meaning) in QUADRANTS.items():
         x0, y0 = float(context), float(behaviour)
-        fig.add_shape(type="rect", x0=x0, x1=x0 + 1, y0=y0, y1=y0 + 1, line={"color": "#d0d6e2"},
-                      fillcolor="#eef3fc" if context else "#f7f8fa", layer="below")
+        fig.add_shape(
+            type="rect",
+            x0=x0,
+            x1=x0 + 1,
+            y0=y0,
+            y1=y0 + 1,
+            line={"color": "#d0d6e2"},
+            fillcolor="#eef3fc" if context else "#f7f8fa",
+            layer="below",
+        )
         fig.add_annotation(x=x0 + 0.5, y=y0 + 0.93, text=f"<b>{name}</b>", showarrow=False, font={"size": 15})
-        fig.add_annotation(x=x0 + 0.5, y=y0 + 0.84, text=meaning, showarrow=False,
-                           font={"size": 11, "color": "#6b7280"})
+        fig.add_annotation(
+            x=x0 + 0.5, y=y0 + 0.84, text=meaning, showarrow=False, font={"size": 11, "color": "#6b7280"}
+        )
     groups: dict[tuple[bool, bool], list[MapPoint]] = {}
     for point in points:
         groups.setdefault((point.context, point.behaviour), []).append(point)
     xs, ys, labels, colours = [], [], [], []
     for (context, behaviour), members in groups.items():
-        for point, (dx, dy) in zip(members, _spread(len(members))):
+        for point, (dx, dy) in zip(members, _spread(len(members)), strict=False):
             xs.append(float(context) + 0.5 + dx)
             ys.append(float(behaviour) + 0.45 + dy)
             score = f"{point.accuracy:.0%}" if point.accuracy is not None else "not evaluated"
             labels.append(f"{point.name}<br>{score}")
             colours.append(RETRIEVAL_COLOUR if context else "#4b5563")
     if xs:
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+text", text=labels, textposition="bottom center",
-                                 marker={"size": 14, "color": colours}, hoverinfo="text", showlegend=False))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers+text",
+                text=labels,
+                textposition="bottom center",
+                marker={"size": 14, "color": colours},
+                hoverinfo="text",
+                showlegend=False,
+            )
+        )
     axis = {"range": [0, 2], "showgrid": False, "zeroline": False, "tickvals": [0.5, 1.5]}
     fig.update_layout(
-        xaxis={**axis, "ticktext": ["model's own knowledge", "+ your documents"],
-               "title": "Context optimisation: what the model knows →"},
-        yaxis={**axis, "ticktext": ["as shipped", "trained for the task"],
-               "title": "Behaviour optimisation: how it acts →"},
-        height=480, **_LAYOUT)
+        xaxis={
+            **axis,
+            "ticktext": ["model's own knowledge", "+ your documents"],
+            "title": "Context optimisation: what the model knows →",
+        },
+        yaxis={
+            **axis,
+            "ticktext": ["as shipped", "trained for the task"],
+            "title": "Behaviour optimisation: how it acts →",
+        },
+        height=480,
+        **_LAYOUT,
+    )
     return fig

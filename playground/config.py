@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from playground.errors import ConfigError
 
@@ -66,6 +66,15 @@ class VariantConfig(_Frozen):
     use_retrieval: bool = False
     top_k: int = Field(4, ge=1, le=100)
     index: IndexConfig = Field(default_factory=IndexConfig)
+    retriever: Literal["dense", "bm25", "hybrid"] = Field(
+        "dense", description="dense cosine, BM25, or both fused by reciprocal rank fusion (k=60).")
+    hyde: bool = Field(False, description="Search with the embedding of an LLM-written hypothetical answer.")
+    hyde_with_question: bool = Field(True, description="Average the HyDE passage embedding with the question's.")
+    query_expansion: int = Field(0, ge=0, le=5, description="LLM rewrites of the question; results fused by RRF.")
+    reranker: Literal["none", "llm"] = Field("none", description="Rerank candidates by the LLM's P(yes, relevant).")
+    rerank_candidates: int = Field(20, ge=1, le=200, description="How many retrieved chunks the reranker scores.")
+    classify: bool = Field(False, description="Let the LLM route the question to corpus categories (or none).")
+    fact_check: bool = Field(False, description="Check the answer against the retrieved chunks after generation.")
     # Generation
     model: str = DEFAULT_LOCAL_MODEL
     temperature: float = Field(0.0, ge=0.0, le=2.0)
@@ -77,6 +86,22 @@ class VariantConfig(_Frozen):
         if not value.strip():
             raise ValueError("a variant needs a non-empty name")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _techniques_need_retrieval(self) -> VariantConfig:
+        if not self.use_retrieval:
+            used = [name for name, on in self._retrieval_techniques().items() if on]
+            if used:
+                raise ValueError(f"{', '.join(used)} only work with retrieval: set use_retrieval to true "
+                                 "or turn them off")
+        if self.reranker != "none" and self.rerank_candidates < self.top_k:
+            raise ValueError(f"rerank_candidates ({self.rerank_candidates}) must be at least top_k ({self.top_k})")
+        return self
+
+    def _retrieval_techniques(self) -> dict[str, bool]:
+        return {f"retriever={self.retriever}": self.retriever != "dense", "hyde": self.hyde,
+                "query_expansion": self.query_expansion > 0, f"reranker={self.reranker}": self.reranker != "none",
+                "classify": self.classify, "fact_check": self.fact_check}
 
     def diff(self, other: VariantConfig) -> dict[str, tuple[Any, Any]]:
         """Field-by-field differences, with nested index fields as `index.<field>`."""

@@ -44,6 +44,7 @@ class QuestionResult:
     timings: dict[str, float]
     evidence_in_corpus: bool | None
     error: str | None = None
+    steps: dict[str, Any] = field(default_factory=dict)
 
     @property
     def outcome(self) -> str:
@@ -160,7 +161,7 @@ def score_result(q: Question, result: PipelineResult, located: list[list[Span]],
         retrieved=_retrieved_dicts(result.retrieved, located), metrics=metrics, prompt=result.prompt.text,
         prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
         latency_s=round(result.latency_s, 4), timings={k: round(v, 4) for k, v in result.timings.items()},
-        evidence_in_corpus=(any(located) if q.evidence else None), error=result.error)
+        evidence_in_corpus=(any(located) if q.evidence else None), error=result.error, steps=result.steps)
 
 
 # --- running ------------------------------------------------------------------------------------------------

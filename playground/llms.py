@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from playground.errors import MissingApiKeyError, ModelError, UnknownModelError
 from playground.local_models import CATALOGUE, SETUP_COMMAND, model_path
 from playground.settings import Settings
@@ -46,6 +48,7 @@ class LlamaCppLLM:
         self.name = name
         self.path = path
         self._lock = threading.Lock()
+        self._formatter: Any = None
         try:
             from llama_cpp import Llama
         except ImportError as err:
@@ -79,6 +82,53 @@ class LlamaCppLLM:
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        """P(yes) / (P(yes) + P(no)) for the first token of the reply, read from the last token's logits.
+
+        Returns None when the model has no chat template to build the prompt from (callers then parse text).
+        """
+        prompt = self._chat_prompt(messages)
+        if prompt is None:
+            return None
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        with self._lock:
+            logits = self._last_logits(tokens)
+        yes, no = self._first_tokens(("yes", "Yes", " yes", " Yes")), self._first_tokens(("no", "No", " no", " No"))
+        weights = np.exp(logits - logits.max())
+        p_yes, p_no = float(weights[yes].sum()), float(weights[no].sum())
+        return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
+
+    def _chat_prompt(self, messages: list[Message]) -> str | None:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if self._formatter is None:
+            template = self._llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                return None
+            eos = self._llm._model.token_get_text(self._llm.token_eos())
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
+        return str(self._formatter(messages=messages).prompt)
+
+    def _first_tokens(self, words: tuple[str, ...]) -> list[int]:
+        return sorted({self._llm.tokenize(w.encode("utf-8"), add_bos=False)[0] for w in words})
+
+    def _last_logits(self, tokens: list[int]) -> np.ndarray:
+        """Evaluate the prompt, reusing the cached prefix as llama.cpp's own generate does."""
+        llm = self._llm
+        cached = llm._input_ids[: llm.n_tokens].tolist()
+        shared = 0
+        for old, new in zip(cached, tokens):
+            if old != new:
+                break
+            shared += 1
+        llm.n_tokens = min(shared, len(tokens) - 1)
+        try:
+            llm.eval(tokens[llm.n_tokens:])
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"{self.name} could not score the passage ({err}). Lower the number of rerank "
+                             "candidates or the chunk size.") from None
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
 
 
 class OpenAIChatLLM:

@@ -1,8 +1,8 @@
-"""Expensive objects loaded once (models, embedders, sample corpora), and a guard that turns errors into messages.
+"""Expensive objects loaded once (models, embedders, sample corpora), and a guard that shows errors.
 
-Models and embedders sit in `st.cache_resource`, so a widget change never reloads them. Indexes are cached by the
-library itself (`get_or_build_index`), because a cached Streamlit function may not drive a progress bar that lives
-outside it; `clear_caches` empties both.
+Models and embedders sit in `st.cache_resource`, so a widget change never reloads them. Indexes are cached by
+the library itself (`get_or_build_index`), because a cached Streamlit function may not drive a progress bar
+that lives outside it (its replay fails); `clear_caches` empties both.
 """
 
 from __future__ import annotations
@@ -43,8 +43,11 @@ def guarded(what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
         st.error(str(err), icon="⚠️")
     except Exception:
         log.exception("unexpected error while %s", what)
-        st.error(f"Something unexpected went wrong while {what}. Try again; if it keeps happening, clear the "
-                 "caches on the Settings page or restart the app. The details are in the server log.", icon="⚠️")
+        st.error(
+            f"Something unexpected went wrong while {what}. Try again; if it keeps happening, clear the "
+            "caches on the Settings page or restart the app. The details are in the server log.",
+            icon="⚠️",
+        )
     return None
 
 
@@ -72,20 +75,25 @@ def embedder(name: str, settings: Settings) -> Embedder:
     return _embedder(name, _fingerprint(settings), settings)
 
 
-def index(corpus: Corpus, config: IndexConfig, settings: Settings, on_progress: Progress | None = None) -> VectorIndex:
+def index(
+    corpus: Corpus, config: IndexConfig, settings: Settings, on_progress: Progress | None = None
+) -> VectorIndex:
     """Open or build the index; built once per settings and reused while the process lives."""
     return get_or_build_index(corpus, config, embedder(config.embedder, settings), settings, on_progress)
 
 
-def pipeline(variant: VariantConfig, corpus: Corpus | None, settings: Settings,
-             on_progress: Progress | None = None) -> Pipeline:
+def pipeline(
+    variant: VariantConfig, corpus: Corpus | None, settings: Settings, on_progress: Progress | None = None
+) -> Pipeline:
     """A variant bound to its cached model and, when it retrieves, to its embedder and index."""
     model = llm(variant.model, settings)
     if not variant.use_retrieval:
         return Pipeline(variant, model)
     if corpus is None:
-        raise PlaygroundError(f"Variant '{variant.name}' looks up documents but no corpus is loaded. "
-                              "Pick or upload one on the Corpus page.")
+        raise PlaygroundError(
+            f"Variant '{variant.name}' looks up documents but no corpus is loaded. "
+            "Pick or upload one on the Corpus page."
+        )
     built = index(corpus, variant.index, settings, on_progress)
     return Pipeline(variant, model, built, embedder(variant.index.embedder, settings))
 
@@ -129,8 +137,12 @@ def current_questions() -> QuestionSet | None:
 
 @st.cache_data(show_spinner="Cutting the documents into chunks…", max_entries=16)
 def _chunks(corpus_hash: str, config_key: str, _corpus: Corpus, _config: IndexConfig) -> list[Chunk]:
-    return chunk_corpus(_corpus.documents, chunker=_config.chunker, chunk_size=_config.chunk_size,
-                        chunk_overlap=_config.chunk_overlap)
+    return chunk_corpus(
+        _corpus.documents,
+        chunker=_config.chunker,
+        chunk_size=_config.chunk_size,
+        chunk_overlap=_config.chunk_overlap,
+    )
 
 
 def chunks(corpus: Corpus, config: IndexConfig) -> list[Chunk]:

@@ -1,7 +1,7 @@
-"""Run library work from a page with visible progress: one question over several variants, or an evaluation.
+"""Run library work with visible progress: one question over several variants, or an evaluation.
 
-An evaluation records itself in session state as rows arrive, so a run interrupted by a click (the Stop button,
-or leaving the page) still shows the rows that finished, marked as stopped.
+An evaluation records itself in session state as rows arrive, so a run interrupted by a click (the Stop
+button, or leaving the page) still shows the rows that finished, marked as stopped.
 """
 
 from __future__ import annotations
@@ -59,9 +59,15 @@ def _warm_models(variants: Sequence[VariantConfig]) -> list[LLM]:
     return [resources.llm(name, settings) for name in dict.fromkeys(v.model for v in variants)]
 
 
-def evaluate(variants: Sequence[VariantConfig], corpus: Corpus | None, questions: QuestionSet,
-             refresh: Refresh | None = None, every: int = 1) -> EvalRun | None:
+def evaluate(
+    variants: Sequence[VariantConfig],
+    corpus: Corpus | None,
+    questions: QuestionSet,
+    refresh: Refresh | None = None,
+    every: int = 1,
+) -> EvalRun | None:
     """Run an evaluation with a progress bar; `refresh(run_so_far, done, total)` redraws live charts."""
+    state.last_run()  # settles a run that an earlier click interrupted, before this one takes its place
     settings = state.settings()
     bar = st.progress(0.0, text="Loading the models…")
     models = resources.guarded("loading the models", _warm_models, variants)
@@ -70,8 +76,12 @@ def evaluate(variants: Sequence[VariantConfig], corpus: Corpus | None, questions
         return None
     # One model for every variant: hand the cached instance over; otherwise the library's own cache serves.
     shared_llm = models[0] if len(models) == 1 else None
-    live = EvalRun(corpus=corpus.name if corpus else "", questions=questions.name,
-                   question_set_hash=questions.content_hash, variants=[])
+    live = EvalRun(
+        corpus=corpus.name if corpus else "",
+        questions=questions.name,
+        question_set_hash=questions.content_hash,
+        variants=[],
+    )
     state.start_live_run(live)
 
     def on_stage(message: str, done: int, total: int) -> None:
@@ -80,13 +90,24 @@ def evaluate(variants: Sequence[VariantConfig], corpus: Corpus | None, questions
     def on_row(result: VariantResult, row: QuestionResult, done: int, total: int) -> None:
         if result not in live.variants:
             live.variants.append(result)
-        bar.progress(done / total, text=f"Answered {done} of {total} (question {row.qid}, variant "
-                                        f"{result.variant.name})")
+        bar.progress(
+            done / total,
+            text=f"Answered {done} of {total} (question {row.qid}, variant {result.variant.name})",
+        )
         if refresh and (done % every == 0 or done == total):
             refresh(live, done, total)
 
-    run = resources.guarded("running the evaluation", run_evaluation, list(variants), corpus, questions, settings,
-                            llm=shared_llm, on_row=on_row, on_stage=on_stage)
+    run = resources.guarded(
+        "running the evaluation",
+        run_evaluation,
+        list(variants),
+        corpus,
+        questions,
+        settings,
+        llm=shared_llm,
+        on_row=on_row,
+        on_stage=on_stage,
+    )
     bar.empty()
     if run is None:
         live.stopped = True

@@ -1,8 +1,8 @@
 """Session-state accessors with defaults, so every page reads and writes the shared state the same way.
 
-What lives here survives moving between pages: the current corpus, index settings, variants, question set, the
-last evaluation, the chosen model and an API key typed on the Settings page (kept only in this browser session's
-memory, never written anywhere).
+What lives here survives moving between pages: the current corpus, index settings, variants, question set,
+the last evaluation, the chosen model and an API key typed on the Settings page (kept only in this browser
+session's memory, never written anywhere).
 """
 
 from __future__ import annotations
@@ -52,10 +52,18 @@ class Sample:
 SAMPLES = {
     s.key: s
     for s in (
-        Sample("fictional", "Tansywick Growworks: a fictional company's handbook, policies and products",
-               SAMPLE_DIR / "fictional" / "docs", SAMPLE_DIR / "fictional" / "questions.jsonl"),
-        Sample("squad2", "Wikipedia paragraphs (SQuAD 2.0): the Normans and computational complexity",
-               SAMPLE_DIR / "squad2" / "docs", SAMPLE_DIR / "squad2" / "questions.jsonl"),
+        Sample(
+            "fictional",
+            "Tansywick Growworks: a fictional company's handbook, policies and products",
+            SAMPLE_DIR / "fictional" / "docs",
+            SAMPLE_DIR / "fictional" / "questions.jsonl",
+        ),
+        Sample(
+            "squad2",
+            "Wikipedia paragraphs (SQuAD 2.0): the Normans and computational complexity",
+            SAMPLE_DIR / "squad2" / "docs",
+            SAMPLE_DIR / "squad2" / "questions.jsonl",
+        ),
     )
 }
 DEFAULT_SAMPLE = "fictional"
@@ -69,8 +77,9 @@ def _get(key: str, default: Callable[[], T]) -> T:
 
 # --- model and settings -------------------------------------------------------------------------------------
 
+
 def default_model() -> str:
-    """The model new variants use: chosen on the Settings page, else $PLAYGROUND_MODEL, else the local default."""
+    """The model new variants use: set on the Settings page, else $PLAYGROUND_MODEL, else the local one."""
     return _get(DEFAULT_MODEL, lambda: os.environ.get(MODEL_ENV) or DEFAULT_LOCAL_MODEL)
 
 
@@ -80,7 +89,9 @@ def set_default_model(name: str) -> None:
     if name == old:
         return
     st.session_state[DEFAULT_MODEL] = name
-    st.session_state[VARIANTS] = [v.model_copy(update={"model": name}) if v.model == old else v for v in variants()]
+    st.session_state[VARIANTS] = [
+        v.model_copy(update={"model": name}) if v.model == old else v for v in variants()
+    ]
 
 
 def typed_api_key() -> str:
@@ -99,6 +110,7 @@ def settings() -> Settings:
 
 
 # --- corpus, index settings, questions ----------------------------------------------------------------------
+
 
 def corpus() -> Corpus | None:
     return st.session_state.get(CORPUS)
@@ -128,8 +140,9 @@ def set_index_config(config: IndexConfig) -> None:
     if config == old:
         return
     st.session_state[INDEX_CONFIG] = config
-    st.session_state[VARIANTS] = [v.model_copy(update={"index": config}) if v.index == old else v
-                                  for v in variants()]
+    st.session_state[VARIANTS] = [
+        v.model_copy(update={"index": config}) if v.index == old else v for v in variants()
+    ]
 
 
 def questions() -> QuestionSet | None:
@@ -152,14 +165,27 @@ def set_questions(value: QuestionSet | None, label: str = "", source: str = "") 
 
 # --- variants -----------------------------------------------------------------------------------------------
 
+
 def starter_variants() -> list[VariantConfig]:
     """The first rung of the ladder: a prompt-only baseline and the same model with retrieval."""
     model, index = default_model(), index_config()
     return [
-        VariantConfig(name="baseline", description="Prompt only: the model answers from what it knows.",
-                      model=model, index=index, max_tokens=64),
-        VariantConfig(name="rag", description="Retrieve the 4 most similar chunks and answer from them.",
-                      use_retrieval=True, top_k=4, model=model, index=index, max_tokens=64),
+        VariantConfig(
+            name="baseline",
+            description="Prompt only: the model answers from what it knows.",
+            model=model,
+            index=index,
+            max_tokens=64,
+        ),
+        VariantConfig(
+            name="rag",
+            description="Retrieve the 4 most similar chunks and answer from them.",
+            use_retrieval=True,
+            top_k=4,
+            model=model,
+            index=index,
+            max_tokens=64,
+        ),
     ]
 
 
@@ -178,28 +204,32 @@ def unique_names(value: list[VariantConfig]) -> list[VariantConfig]:
     out = []
     for variant in value:
         count = seen[variant.name] = seen.get(variant.name, 0) + 1
-        out.append(variant if count == 1 else variant.model_copy(update={"name": f"{variant.name} ({count})"}))
+        out.append(
+            variant if count == 1 else variant.model_copy(update={"name": f"{variant.name} ({count})"})
+        )
     return out
 
 
 def lab_variants(lab: str, defaults: Callable[[], list[VariantConfig]]) -> list[VariantConfig]:
     """The working variants of one lab page, kept while the user moves between pages."""
-    return _get(f"{lab}_variants", defaults)
+    return _get(f"lab:{lab}:variants", defaults)
 
 
 def set_lab_variants(lab: str, value: list[VariantConfig]) -> None:
-    st.session_state[f"{lab}_variants"] = value
+    st.session_state[f"lab:{lab}:variants"] = value
 
 
 def lab_value(key: str, default: Any = None) -> Any:
-    return st.session_state.get(key, default)
+    """A page's own remembered value (answers, counts); namespaced so it never collides with a widget key."""
+    return st.session_state.get(f"lab:{key}", default)
 
 
 def set_lab_value(key: str, value: Any) -> None:
-    st.session_state[key] = value
+    st.session_state[f"lab:{key}"] = value
 
 
 # --- evaluation results -------------------------------------------------------------------------------------
+
 
 def start_live_run(run: EvalRun) -> None:
     """Remember a run as it fills, so one interrupted by a click (Stop, or another page) keeps its rows."""

@@ -1,0 +1,128 @@
+"""Settings: the default model, an API key for hosted models (this session only), data folder, caches."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from playground.errors import UnknownModelError
+from playground.llms import loaded_local_models, split_compatible
+from playground.local_models import CATALOGUE, SETUP_COMMAND, model_path
+from ui import resources, state, widgets
+
+LOCAL, OPENAI, COMPATIBLE, DEMO = "local", "openai", "openai-compatible", "fake"
+KINDS = {
+    LOCAL: "A local model on this computer (no key, nothing leaves the machine)",
+    OPENAI: "OpenAI (needs an API key)",
+    COMPATIBLE: "An OpenAI-compatible server (Ollama, vLLM, llama.cpp server…)",
+    DEMO: "Demo mode: no model, copies the best-matching sentence (instant)",
+}
+
+widgets.page_start("Settings", "⚙️", "Which model answers by default, keys for hosted models, and caches.")
+
+
+# --- default model ------------------------------------------------------------------------------------------
+def chosen_model(kind: str, current: str) -> str | None:
+    """The model name the controls describe, or None while it is incomplete."""
+    provider, _, rest = current.partition(":")
+    if kind == LOCAL:
+        names = list(CATALOGUE)
+        pick = st.selectbox(
+            "Local model",
+            names,
+            index=names.index(rest) if provider == LOCAL and rest in names else 0,
+            key="set_local",
+            format_func=lambda n: widgets.model_label(f"local:{n}"),
+            help="Smaller models answer faster; larger ones answer better.",
+        )
+        if not model_path(pick).exists():
+            st.warning(f"This model is not set up on this computer yet. Run the set-up: {SETUP_COMMAND}.")
+        return f"local:{pick}"
+    if kind == OPENAI:
+        name = st.text_input(
+            "OpenAI model name",
+            value=rest if provider == OPENAI else "gpt-4o-mini",
+            key="set_openai",
+            help="For example gpt-4o-mini. Needs an API key (below).",
+        )
+        return f"openai:{name.strip()}" if name.strip() else None
+    if kind == COMPATIBLE:
+        model, url = (
+            rest.partition("@")[::2] if provider == COMPATIBLE else ("llama3.2", "http://localhost:11434/v1")
+        )
+        url = st.text_input(
+            "Server address (base URL)",
+            value=url,
+            key="set_url",
+            help="The server's OpenAI-style address, usually ending in /v1.",
+        )
+        model = st.text_input(
+            "Model name on that server",
+            value=model,
+            key="set_remote_model",
+            help="The name the server knows the model by, e.g. llama3.2 for Ollama.",
+        )
+        name = f"openai-compatible:{model.strip()}@{url.strip()}"
+        try:
+            split_compatible(name.partition(":")[2])
+        except UnknownModelError:
+            st.error("Give a model name and an address that starts with http:// or https://.")
+            return None
+        return name
+    return "fake:extractive"
+
+
+st.subheader("Default model")
+current = state.default_model()
+kinds = list(KINDS)
+provider = current.partition(":")[0]
+kind = st.radio(
+    "Where answers come from",
+    kinds,
+    format_func=KINDS.get,
+    key="set_kind",
+    index=kinds.index(provider) if provider in kinds else 0,
+    help="The model that new variants use; variants that used the previous default switch too.",
+)
+name = chosen_model(kind, current)
+if name is not None:
+    state.set_default_model(name)
+st.caption(f"Default model now: {widgets.model_label(state.default_model())}")
+
+# --- API key ------------------------------------------------------------------------------------------------
+st.subheader("API key for hosted models")
+typed = st.text_input(
+    "OpenAI API key",
+    value=state.typed_api_key(),
+    type="password",
+    key="set_api_key",
+    help="Kept only in this browser session's memory: never saved to disk, gone when you close the tab.",
+)
+state.set_typed_api_key(typed)
+if state.typed_api_key():
+    st.caption("A key typed here is in use for this session.")
+elif os.environ.get("OPENAI_API_KEY"):
+    st.caption("A key was found in the environment (OPENAI_API_KEY) and is in use; it is not shown.")
+else:
+    st.caption("No key: hosted models will not work. Local models and the demo mode need none.")
+
+# --- data folder and caches ---------------------------------------------------------------------------------
+st.subheader("Data folder")
+st.code(str(state.settings().data_dir), language=None)
+st.caption("Indexes and results are kept here. Set PLAYGROUND_DATA_DIR before starting the app to move it.")
+
+st.subheader("Caches")
+loaded = loaded_local_models()
+st.caption(
+    "Local models in memory: "
+    + (", ".join(loaded) if loaded else "none yet (they load when first used)")
+    + ". They stay loaded until the app restarts, so switching back to one is instant."
+)
+if st.button(
+    "Clear cached models, corpora and indexes",
+    key="set_clear",
+    help="Forgets cached objects so the next use loads them afresh; the index files on disk are kept.",
+):
+    resources.clear_caches()
+    st.success("Caches cleared. The next question loads what it needs again.")

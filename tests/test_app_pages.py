@@ -1,0 +1,273 @@
+"""Every page through Streamlit's AppTest: it renders, its main controls work, and a small run shows results.
+
+Most tests answer with the packaged fake model on four documents, so they are fast; one answers with the real
+local model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from playground.documents import Corpus, FileError
+from playground.evaluation import EvalRun, QuestionResult, VariantResult
+from playground.index import forget_loaded_indexes
+from playground.loaders import load_folder
+from playground.questions import parse_questions
+from playground.settings import Settings
+from tests.conftest import FAST_LOCAL_MODEL, ROOT
+from ui import state
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+FAKE = "fake:extractive"
+QUESTIONS = [
+    {"id": "t1", "question": "How many days do customers have to return a product?", "answers": ["30 days"],
+     "evidence": ["You can return any product within 30 days of delivery, for any reason, even if it has been used."]},
+    {"id": "t2", "question": "In which portal are train, flight and hotel bookings made?", "answers": ["Wayfarer"],
+     "evidence": ["Bookings for trains, flights and hotels are made in the Wayfarer travel portal"]},
+    {"id": "t3", "question": "How much does a return label cost for other returns?", "answers": ["€6.50"],
+     "evidence": ["For all other returns a return label costs €6.50, deducted from the refund"]},
+    {"id": "t4", "question": "Who is the chief executive of Tansywick?", "answers": ["not in the documents"]},
+]
+
+MakeApp = Callable[..., AppTest]
+
+
+@pytest.fixture
+def small_corpus(small_corpus_dir: Path) -> Corpus:
+    return load_folder(small_corpus_dir)
+
+
+def _clear_caches() -> None:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    forget_loaded_indexes()
+
+
+@pytest.fixture
+def make_app(settings: Settings, small_corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> Iterator[MakeApp]:
+    """Start the app on a page with the fake model, the small corpus and its questions in session state."""
+    monkeypatch.delenv(state.MODEL_ENV, raising=False)
+    _clear_caches()
+    data = "\n".join(json.dumps(q) for q in QUESTIONS).encode()
+    questions = parse_questions("small.jsonl", data)
+
+    def make(page: str | None = None, *, model: str = FAKE, corpus: Corpus | None = small_corpus) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.session_state[state.DEFAULT_MODEL] = model
+        if corpus is not None:
+            at.session_state[state.CORPUS] = corpus
+            at.session_state[state.CORPUS_LABEL] = "four test documents"
+            at.session_state[state.CORPUS_SOURCE] = "test"
+            at.session_state[state.QUESTIONS] = questions
+            at.session_state[state.QUESTIONS_LABEL] = "four test questions"
+            at.session_state[state.QUESTIONS_SOURCE] = "test"
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    yield make
+    _clear_caches()
+
+
+def texts(at: AppTest) -> str:
+    """Everything shown as text, caption, markdown, code or message, joined for `in` checks."""
+    parts = []
+    for kind in ("text", "caption", "markdown", "code", "success", "info", "warning", "error", "metric"):
+        parts.extend(str(getattr(e, "value", "")) for e in at.get(kind))
+    return "\n".join(parts)
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# --- Home ---------------------------------------------------------------------------------------------------
+
+def test_home_shows_the_map_and_the_start_path(make_app: MakeApp) -> None:
+    at = make_app()
+    spec = at.get("plotly_chart")[0].proto.spec
+    for word in ("Prompt engineering", "RAG", "Fine-tuning", "All of them", "baseline", "not evaluated"):
+        assert word in spec
+    links = [e.proto.page for e in at.get("page_link")]
+    assert links[:4] == ["Corpus", "Prompt_lab", "RAG_lab", "Evaluate"]
+
+
+def test_pages_keep_the_state_when_moving_between_them(make_app: MakeApp) -> None:
+    at = make_app("pages/3_RAG_lab.py")
+    at.slider(key="rag_count").set_value(3).run()
+    at.switch_page("pages/5_Settings.py").run()
+    ok(at.switch_page("pages/3_RAG_lab.py").run())
+    assert at.slider(key="rag_count").value == 3
+    assert "four test documents" in texts(at)
+
+
+# --- Corpus -------------------------------------------------------------------------------------------------
+
+def test_corpus_page_picks_a_sample_and_previews_its_chunks(make_app: MakeApp) -> None:
+    at = make_app("pages/1_Corpus.py", corpus=None)
+    assert at.radio(key="corpus_source_pick").value == "sample:fictional"  # the default sample is loaded
+    ok(at.radio(key="corpus_source_pick").set_value("sample:squad2").run())
+    assert at.session_state[state.CORPUS_SOURCE] == "sample:squad2"
+    assert at.session_state[state.QUESTIONS].questions[0].qid == "s001"
+    assert len(at.dataframe[0].value) == len(at.session_state[state.CORPUS].documents)
+    chunks_before = next(m.value for m in at.metric if m.label == "Chunks")
+    ok(at.number_input(key="corpus_ix_size").set_value(50).run())
+    assert next(m.value for m in at.metric if m.label == "Chunks") != chunks_before
+    assert "Chunk 1 of" in texts(at) and at.code  # one code box per chunk: the boundaries are visible
+    ok(at.number_input(key="corpus_ix_overlap").set_value(60).run())
+    assert "must be smaller than the chunk size" in texts(at)
+
+
+def test_corpus_page_builds_the_index_with_progress(make_app: MakeApp) -> None:
+    at = make_app("pages/1_Corpus.py")
+    ok(at.button(key="corpus_build").click().run())
+    assert "Index ready" in texts(at)
+
+
+def test_corpus_page_lists_files_that_could_not_be_read(make_app: MakeApp, small_corpus: Corpus) -> None:
+    broken = Corpus("mixed", small_corpus.documents, (FileError("scan.pdf", "scan.pdf has no extractable text"),))
+    at = make_app("pages/1_Corpus.py", corpus=broken)
+    assert any("scan.pdf has no extractable text" in w.value for w in at.warning)
+    assert len(at.dataframe[0].value) == len(small_corpus.documents)  # the good files are kept
+
+
+# --- Prompt lab ---------------------------------------------------------------------------------------------
+
+def test_prompt_lab_compares_variants_side_by_side(make_app: MakeApp) -> None:
+    at = make_app("pages/2_Prompt_lab.py")
+    assert at.slider(key="pl_count").value == 3
+    at.text_area(key="pl1_system").input("Answer like a pirate.")
+    ok(at.button(key="pl_ask").click().run())
+    prompts = [c.value for c in at.code if "### system" in c.value]
+    assert len(prompts) == 3 and "Answer like a pirate." in prompts[1]
+    assert "How many days do customers have to return a product?" in prompts[0]
+    assert texts(at).count("prompt tokens") == 3
+
+
+def test_prompt_lab_runs_the_variants_on_the_question_set(make_app: MakeApp) -> None:
+    at = make_app("pages/2_Prompt_lab.py")
+    at.number_input(key="pl_limit").set_value(2)
+    ok(at.button(key="pl_run").click().run())
+    table = at.dataframe[-1].value
+    assert list(table["variant"]) == ["plain", "expert", "step by step"]
+    assert set(table["answers"]) == {2.0}
+    assert [v.name for v in at.session_state[state.VARIANTS]] == ["plain", "expert", "step by step"]
+
+
+def test_prompt_lab_warns_about_an_unknown_template_variable(make_app: MakeApp) -> None:
+    at = make_app("pages/2_Prompt_lab.py")
+    ok(at.text_area(key="pl0_template").input("{question} for {company}").run())
+    assert any("{company}" in w.value for w in at.warning)
+    ok(at.text_area(key="pl0_vars").input("company = Tansywick").run())
+    assert not any("{company}" in w.value for w in at.warning)
+
+
+def test_a_model_error_is_shown_as_a_message(make_app: MakeApp) -> None:
+    at = make_app("pages/2_Prompt_lab.py", model="openai:gpt-4o-mini")
+    ok(at.button(key="pl_ask").click().run())
+    assert any("needs an OpenAI API key" in e.value for e in at.error)
+
+
+# --- RAG lab ------------------------------------------------------------------------------------------------
+
+def test_rag_lab_shows_retrieved_chunks_and_the_gold_evidence(make_app: MakeApp) -> None:
+    at = make_app("pages/3_RAG_lab.py")
+    assert [t.value for t in at.toggle if t.key.endswith("_rag")] == [False, True]
+    ok(at.button(key="rag_ask").click().run())
+    shown = texts(at)
+    assert "similarity" in shown and "★ holds the gold evidence" in shown
+    assert "The gold evidence is in retrieved chunk #1" in shown
+    assert any("within 30 days of delivery" in c.value for c in at.code)  # chunk text rendered as text
+    assert "✓ contains the gold answer" in shown  # the retrieval variant answers from the evidence
+    ok(at.toggle(key="rag0_rag").set_value(True).run())  # settings changed: the old answer is not shown
+    assert "Press 'Ask every variant'" in texts(at)
+
+
+@pytest.mark.slow
+def test_rag_lab_answers_with_the_real_local_model(make_app: MakeApp) -> None:
+    at = make_app("pages/3_RAG_lab.py", model=FAST_LOCAL_MODEL)
+    at.slider(key="rag_count").set_value(1).run()
+    ok(at.toggle(key="rag0_rag").set_value(True).run())
+    ok(at.button(key="rag_ask").click().run(timeout=300))
+    assert not at.error, [e.value for e in at.error]
+    shown = texts(at)
+    assert "★ holds the gold evidence" in shown and "prompt tokens" in shown
+    answer = at.text[[t.value for t in at.text].index("Gold answer: 30 days") + 1 :]
+    assert any("30" in t.value for t in answer)
+
+
+# --- Evaluate -----------------------------------------------------------------------------------------------
+
+def test_evaluate_runs_and_shows_charts_matrix_and_downloads(make_app: MakeApp) -> None:
+    at = make_app("pages/4_Evaluate.py")
+    assert at.multiselect(key="ev_pick_session").value == ["baseline", "rag"]
+    at.number_input(key="ev_limit").set_value(3)
+    ok(at.button(key="ev_run").click().run())
+    summary = at.dataframe[1].value
+    assert list(summary["variant"]) == ["baseline", "rag"] and set(summary["answers"]) == {3.0}
+    assert summary.set_index("variant").loc["rag", "accuracy (contains gold)"] > 0
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("Accuracy" in s for s in specs) and any("no evidence retrieved" in s for s in specs)
+    ok(at.selectbox(key="ev_cell_q").set_value("t1").run())
+    ok(at.selectbox(key="ev_cell_v").set_value("rag").run())
+    shown = texts(at)
+    assert "Gold answer: 30 days" in shown and "★ holds the gold evidence" in shown
+    labels = {b.proto.label for b in at.get("download_button")}
+    assert {"Summary (CSV)", "Every answer (CSV)", "Everything (JSON)"} <= labels
+    ok(at.switch_page("app.py").run())
+    assert "rag<br>" in at.get("plotly_chart")[0].proto.spec and "not evaluated" not in at.get(
+        "plotly_chart")[0].proto.spec
+
+
+def test_evaluate_runs_the_sample_ladder_with_the_default_model(make_app: MakeApp) -> None:
+    at = make_app("pages/4_Evaluate.py")
+    ok(at.radio(key="ev_variant_source").set_value("ladder").run())
+    assert at.checkbox(key="ev_use_default").value
+    at.number_input(key="ev_limit").set_value(1)
+    ok(at.button(key="ev_run").click().run())
+    assert {v.variant.model for v in at.session_state[state.LAST_RUN].variants} == {FAKE}
+
+
+def test_evaluate_keeps_the_rows_of_an_interrupted_run_as_stopped(make_app: MakeApp) -> None:
+    """A click during a run (Stop, or another page) interrupts the script; what finished must stay."""
+    at = make_app("pages/4_Evaluate.py")
+    variant = at.session_state[state.VARIANTS][0]
+    row = QuestionResult("t1", QUESTIONS[0]["question"], ["30 days"], "30 days", "30 days", [],
+                         {"contains": 1.0}, "### user\n...", 10, 2, 0.1, {"generate": 0.1}, None)
+    live = EvalRun("test", "small", "hash", [VariantResult(variant, [row])])
+    at.session_state[state.LIVE_RUN] = live
+    at.session_state[state.RUN_IN_PROGRESS] = True
+    ok(at.button(key="ev_stop").click().run())
+    assert any("This run was stopped: 1 answers finished" in w.value for w in at.warning)
+    assert at.session_state[state.LAST_RUN].stopped and not at.session_state[state.RUN_IN_PROGRESS]
+
+
+# --- Settings -----------------------------------------------------------------------------------------------
+
+def test_settings_choose_the_model_and_keep_the_key_in_the_session_only(make_app: MakeApp, tmp_path: Path) -> None:
+    at = make_app("pages/5_Settings.py")
+    assert at.radio(key="set_kind").value == "fake"
+    ok(at.radio(key="set_kind").set_value("openai-compatible").run())
+    ok(at.text_input(key="set_url").input("localhost:8000").run())
+    assert any("http://" in e.value for e in at.error)
+    ok(at.text_input(key="set_url").input("http://127.0.0.1:8000/v1").run())
+    assert at.session_state[state.DEFAULT_MODEL] == "openai-compatible:llama3.2@http://127.0.0.1:8000/v1"
+    assert {v.model for v in at.session_state[state.VARIANTS]} == {at.session_state[state.DEFAULT_MODEL]}
+    secret = "sk-test-secret-123"
+    ok(at.text_input(key="set_api_key").input(secret).run())
+    assert at.session_state[state.API_KEY] == secret
+    assert secret not in texts(at) and "A key typed here is in use" in texts(at)
+    assert not any(secret in p.read_text(errors="ignore") for p in tmp_path.rglob("*") if p.is_file())
+    assert str(tmp_path / "data") in texts(at)
+    ok(at.button(key="set_clear").click().run())
+    assert "Caches cleared" in texts(at)

@@ -1,0 +1,235 @@
+"""Read-only displays shared by the pages: an answer with its chunks and prompt, and evaluation results.
+
+Text that comes from documents, models or users is shown with `st.text` / `st.code` / `st.dataframe`, never as
+Markdown, so nothing in a document can change how the page looks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from playground import charts
+from playground.documents import Corpus
+from playground.evaluation import EvalRun, QuestionResult
+from playground.metrics import contains_gold
+from playground.pipeline import PipelineResult
+from playground.questions import EvidenceLocator, Question, Span, holds
+
+SUMMARY_COLUMNS = {
+    "variant": "variant",
+    "retrieval": "retrieval",
+    "model": "model",
+    "n": "answers",
+    "errors": "errors",
+    "contains": "accuracy (contains gold)",
+    "contains_ci_low": "accuracy 95% low",
+    "contains_ci_high": "accuracy 95% high",
+    "exact_match": "exact match",
+    "token_f1": "token F1",
+    "semantic_sim": "meaning similarity",
+    "hit@k": "evidence found (hit@k)",
+    "recall@k": "recall@k",
+    "mrr": "MRR",
+    "ndcg@k": "nDCG@k",
+    "context_precision": "context precision",
+    "context_recall": "context recall",
+    "latency_s": "seconds per answer",
+    "prompt_tokens": "prompt tokens",
+    "completion_tokens": "answer tokens",
+}
+
+
+def _chunk_box(rank: int, score: float, source: str, text: str, holds_evidence: bool | None) -> None:
+    with st.container(border=True):
+        marker = "  ★ holds the gold evidence" if holds_evidence else ""
+        st.text(f"#{rank} · similarity {score:.3f} · {source}{marker}")
+        st.code(text, language=None, wrap_lines=True)
+
+
+def evidence_spans(corpus: Corpus | None, question: Question | None) -> list[list[Span]] | None:
+    """Where the question's gold evidence lies in the corpus; None when there is no evidence to look for."""
+    if corpus is None or question is None or not question.evidence:
+        return None
+    return EvidenceLocator(corpus).locate_all(question)
+
+
+def _evidence_summary(flags: Sequence[bool], in_corpus: bool | None) -> None:
+    """Say which retrieved chunk holds the gold evidence; `in_corpus` is None when there is none to find."""
+    if in_corpus is None:
+        return
+    if not in_corpus:
+        st.caption("The gold evidence is not in this corpus (the question may belong to another corpus).")
+    elif any(flags):
+        ranks = ", ".join(f"#{i}" for i, flag in enumerate(flags, start=1) if flag)
+        st.caption(f"The gold evidence is in retrieved chunk {ranks}.")
+    else:
+        st.caption(f"None of the {len(flags)} retrieved chunks holds the gold evidence.")
+
+
+def answer_card(
+    result: PipelineResult, gold: Question | None, corpus: Corpus | None, retrieval: bool
+) -> None:
+    """The answer, whether it matches the gold, cost, the retrieved chunks and the exact prompt."""
+    st.caption("Answer")
+    st.text(result.answer or "(empty answer)")
+    if gold is not None:
+        if contains_gold(result.answer, gold.answers) >= 1.0:
+            st.markdown(":green[✓ contains the gold answer]")
+        else:
+            st.markdown(":orange[✗ does not contain the gold answer]")
+    st.caption(
+        f"{result.latency_s:.2f} s · {result.prompt_tokens} prompt tokens + "
+        f"{result.completion_tokens} answer tokens"
+    )
+    if result.raw_output.strip() != result.answer.strip():
+        with st.expander("The model's full reply"):
+            st.code(result.raw_output, language=None, wrap_lines=True)
+    if result.retrieved:
+        located = evidence_spans(corpus, gold)
+        flags = [any(holds(h.chunk, s) for spans in located or [] for s in spans) for h in result.retrieved]
+        st.caption(f"Retrieved {len(result.retrieved)} chunks")
+        _evidence_summary(flags, None if located is None else any(located))
+        for hit, flag in zip(result.retrieved, flags, strict=False):
+            page = f" (page {hit.chunk.page})" if hit.chunk.page else ""
+            _chunk_box(
+                hit.rank, hit.score, f"{hit.chunk.source}{page}", hit.chunk.text, flag if located else None
+            )
+    elif retrieval:
+        st.caption("Nothing was retrieved.")
+    with st.expander("Exact prompt sent"):
+        st.code(result.prompt.text, language=None, wrap_lines=True)
+
+
+# --- evaluation results -------------------------------------------------------------------------------------
+
+
+def summary_frame(run: EvalRun) -> pd.DataFrame:
+    frame = pd.DataFrame(run.summary_rows())
+    return frame[[c for c in SUMMARY_COLUMNS if c in frame.columns]].rename(columns=SUMMARY_COLUMNS)
+
+
+def rows_frame(run: EvalRun) -> pd.DataFrame:
+    """One row per (question, variant), with every metric: the long table behind the charts."""
+    records: list[dict[str, Any]] = []
+    for result in run.variants:
+        for row in result.rows:
+            records.append(
+                {
+                    "question_id": row.qid,
+                    "variant": result.variant.name,
+                    "question": row.question,
+                    "gold": " | ".join(row.golds),
+                    "answer": row.answer,
+                    "outcome": row.outcome,
+                    **row.metrics,
+                    "latency_s": row.latency_s,
+                    "prompt_tokens": row.prompt_tokens,
+                    "completion_tokens": row.completion_tokens,
+                    "error": row.error or "",
+                }
+            )
+    return pd.DataFrame(records)
+
+
+def summary_table(run: EvalRun) -> None:
+    st.dataframe(
+        summary_frame(run),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "accuracy (contains gold)": st.column_config.ProgressColumn(
+                format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
+
+
+def charts_grid(run: EvalRun, key: str) -> None:
+    """Accuracy, retrieval, cost and the question-by-variant matrix, in a two-column grid."""
+    rows = run.summary_rows()
+    left, right = st.columns(2)
+    left.plotly_chart(charts.accuracy_chart(rows), key=f"{key}_acc", width="stretch")
+    right.plotly_chart(charts.retrieval_chart(rows), key=f"{key}_ret", width="stretch")
+    left.plotly_chart(charts.cost_chart(rows), key=f"{key}_cost", width="stretch")
+    right.plotly_chart(charts.outcome_matrix(run), key=f"{key}_matrix", width="stretch")
+
+
+def _find_row(run: EvalRun, qid: str, variant: str) -> QuestionResult | None:
+    for result in run.variants:
+        if result.variant.name == variant:
+            return next((r for r in result.rows if r.qid == qid), None)
+    return None
+
+
+def cell_inspector(run: EvalRun, key: str) -> None:
+    """Pick a cell of the matrix (question and variant) to see that answer, its chunks and the gold."""
+    questions = {r.qid: r.question for v in run.variants for r in v.rows}
+    if not questions:
+        return
+    left, right = st.columns([3, 1])
+    qid = left.selectbox(
+        "Question",
+        list(questions),
+        key=f"{key}_q",
+        format_func=lambda q: f"{q} · {questions[q]}",
+        help="A row of the matrix above.",
+    )
+    variant = right.selectbox(
+        "Variant",
+        [v.variant.name for v in run.variants],
+        key=f"{key}_v",
+        help="A column of the matrix above.",
+    )
+    row = _find_row(run, qid, variant)
+    if row is None:
+        st.info("This variant did not answer this question (the run was stopped before it).")
+        return
+    st.text(f"Outcome: {row.outcome}")
+    st.text(f"Gold answer: {' | '.join(row.golds)}")
+    st.text(f"Answer: {row.answer or '(empty)'}")
+    if row.error:
+        st.error(row.error)
+    scores = {k: v for k, v in row.metrics.items() if v is not None}
+    st.dataframe(pd.DataFrame([scores | {"seconds": row.latency_s}]), hide_index=True)
+    if row.retrieved:
+        flags = [bool(c.get("holds_evidence")) for c in row.retrieved]
+        st.caption(f"Retrieved {len(row.retrieved)} chunks")
+        _evidence_summary(flags, row.evidence_in_corpus)
+        for chunk, flag in zip(row.retrieved, flags, strict=False):
+            _chunk_box(chunk["rank"], chunk["score"], chunk["doc_id"], chunk["text"], flag)
+    with st.expander("Exact prompt sent"):
+        st.code(row.prompt, language=None, wrap_lines=True)
+
+
+def downloads(run: EvalRun, key: str) -> None:
+    stamp = run.started_at.replace(":", "").replace("-", "")[:15]
+    a, b, c = st.columns(3)
+    a.download_button(
+        "Summary (CSV)",
+        summary_frame(run).to_csv(index=False),
+        f"summary-{stamp}.csv",
+        "text/csv",
+        key=f"{key}_csv",
+        help="One row per variant with every metric, for a spreadsheet.",
+    )
+    b.download_button(
+        "Every answer (CSV)",
+        rows_frame(run).to_csv(index=False),
+        f"answers-{stamp}.csv",
+        "text/csv",
+        key=f"{key}_rows",
+        help="One row per question and variant, with the answers.",
+    )
+    c.download_button(
+        "Everything (JSON)",
+        json.dumps(run.to_dict(), indent=1),
+        f"run-{stamp}.json",
+        "application/json",
+        key=f"{key}_json",
+        help="Configs, metrics and every answer with its chunks and prompt, to keep or share.",
+    )
