@@ -1,0 +1,322 @@
+"""Response caches on disk: LLM completions and embeddings, so an unchanged sweep reruns from the cache.
+
+One SQLite file, `<data_dir>/cache/cache.sqlite3`, one table per kind. Keys hash everything that decides the
+output: the model's identity (the GGUF file's SHA-256 and the adapter's for local models, the base URL for
+hosted ones), the full messages and the parameters. An API key never enters a key, a value or the file.
+
+At temperature 0 a repeat index does not change the key (the answer would be the same); above 0 each repeat is
+cached on its own, and `CachedLLM` seeds the model with the repeat index so repeats really differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from playground.embedders import Embedder
+from playground.errors import ModelError
+from playground.llms import LLM, Completion, Message, split_compatible
+from playground.local_models import CATALOGUE, file_sha256
+from playground.settings import Settings
+from playground.sqlite_db import Database
+
+OPENAI_URL = "https://api.openai.com/v1"
+_BATCH = 500  # SQLite's limit on host parameters is 999 in old builds; stay well under it
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS llm (key TEXT PRIMARY KEY, value TEXT NOT NULL, created_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, value REAL NOT NULL, created_at REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS embedding (identity TEXT NOT NULL, text_hash TEXT NOT NULL, "
+    "dim INTEGER NOT NULL, vector BLOB NOT NULL, created_at REAL NOT NULL, "
+    "PRIMARY KEY (identity, text_hash))",
+)
+TABLES = ("llm", "scores", "embedding")
+
+
+def cache_path(settings: Settings) -> Path:
+    return settings.data_dir / "cache" / "cache.sqlite3"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """The key of one text in the embedding cache."""
+    return _sha256(text)
+
+
+# --- identities and keys ------------------------------------------------------------------------------------
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGESTS_LOCK = threading.Lock()
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file, hashed once per process while its size and mtime stay the same."""
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _DIGESTS_LOCK:
+        if memo not in _DIGESTS:
+            _DIGESTS[memo] = file_sha256(path)
+        return _DIGESTS[memo]
+
+
+def path_digest(path: Path) -> str:
+    """SHA-256 of a file, or of every file (name and content) in a folder such as a LoRA adapter."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"{path} does not exist, so its answers cannot be cached. Check the path.")
+    if path.is_file():
+        return _file_digest(path)
+    digest = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{f.relative_to(path).as_posix()}:{_file_digest(f)}\n".encode())
+    return digest.hexdigest()
+
+
+def safe_url(url: str) -> str:
+    """The URL without user, password, query or fragment: nothing secret may enter a cache key."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def model_identity(name: str, settings: Settings, adapter: Path | None = None) -> str:
+    """What decides a model's answers: the GGUF SHA-256 (and adapter's) locally, the base URL when hosted."""
+    provider, _, rest = name.partition(":")
+    if provider == "local" and rest in CATALOGUE:
+        identity = f"local:{rest}#sha256={CATALOGUE[rest].sha256}"
+    elif provider == "local":
+        identity = f"local:{Path(rest).name}#sha256={path_digest(Path(rest))}"
+    elif provider == "openai":
+        identity = f"openai:{rest}@{safe_url(settings.openai_base_url or OPENAI_URL)}"
+    elif provider == "openai-compatible":
+        model, url = split_compatible(rest)
+        identity = f"openai-compatible:{model}@{safe_url(url)}"
+    else:
+        identity = name
+    return identity + (f"+adapter#sha256={path_digest(adapter)}" if adapter is not None else "")
+
+
+def llm_cache_key(model_identity: str, messages: Sequence[Message], temperature: float, max_tokens: int,
+                  stop: Sequence[str] | None = None, seed: int | None = None, repeat: int = 0,
+                  kind: str = "chat") -> str:
+    """SHA-256 hex of everything that decides a completion; `repeat` counts only above temperature 0."""
+    payload = {"kind": kind, "model": model_identity, "messages": [dict(m) for m in messages],
+               "temperature": round(float(temperature), 6), "max_tokens": int(max_tokens),
+               "stop": list(stop) if stop else None, "seed": seed, "repeat": repeat if temperature > 0 else 0}
+    return _sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+# --- LLM responses ------------------------------------------------------------------------------------------
+
+
+class ResponseCache:
+    """LLM completions (and reranker yes-probabilities) by key, in the cache file."""
+
+    def __init__(self, where: Settings | Path) -> None:
+        self.db = Database(cache_path(where) if isinstance(where, Settings) else Path(where), _SCHEMA)
+
+    def get(self, key: str) -> Completion | None:
+        rows = self.db.query("SELECT value FROM llm WHERE key = ?", (key,))
+        try:
+            return Completion(**json.loads(rows[0][0])) if rows else None
+        except TypeError:  # written when Completion had other fields: a miss, overwritten on the next put
+            return None
+
+    def put(self, key: str, completion: Completion) -> None:
+        value = json.dumps(asdict(completion), ensure_ascii=False)
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO llm VALUES (?, ?, ?)", (key, value, time.time()))
+
+    def get_score(self, key: str) -> float | None:
+        rows = self.db.query("SELECT value FROM scores WHERE key = ?", (key,))
+        return float(rows[0][0]) if rows else None
+
+    def put_score(self, key: str, value: float) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", (key, float(value), time.time()))
+
+    def stats(self) -> dict[str, int]:
+        """Entries per table and the bytes on disk (the file is shared with the embedding cache)."""
+        counts = {t: int(self.db.query(f"SELECT COUNT(*) FROM {t}")[0][0]) for t in TABLES}
+        return counts | {"bytes": self.db.size_bytes()}
+
+    def clear(self, tables: Sequence[str] = TABLES) -> None:
+        """Delete the cached entries (all kinds by default) and give the space back."""
+        unknown = set(tables) - set(TABLES)
+        if unknown:
+            raise ValueError(f"unknown cache tables: {sorted(unknown)}")
+        with self.db.transaction() as conn:
+            for table in tables:
+                conn.execute(f"DELETE FROM {table}")
+        self.db.compact()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class CachedLLM:
+    """An LLM that answers from the cache when it can; errors are never cached. Counts `hits` and `misses`."""
+
+    def __init__(self, llm: LLM, cache: ResponseCache, identity: str, repeat: int = 0) -> None:
+        self.llm = llm
+        self.cache = cache
+        self.identity = identity
+        self.repeat = repeat
+        self.name = llm.name
+        self.hits = 0
+        self.misses = 0
+        self._count_lock = threading.Lock()
+
+    def _count(self, hit: bool) -> None:
+        with self._count_lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+
+    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
+             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+        if seed is None and temperature > 0:
+            seed = self.repeat  # llama.cpp's default seed is fixed: without this, every repeat is the same
+        key = llm_cache_key(self.identity, messages, temperature, max_tokens, stop, seed, self.repeat)
+        cached = self.cache.get(key)
+        self._count(cached is not None)
+        if cached is not None:
+            return cached
+        completion = self.llm.chat(messages, temperature=temperature, max_tokens=max_tokens, stop=stop,
+                                   seed=seed)
+        self.cache.put(key, completion)
+        return completion
+
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        """The wrapped model's P(yes), cached; None when it cannot score (callers then fall back to chat)."""
+        scorer: Callable[[list[Message]], float | None] | None = getattr(self.llm, "yes_probability", None)
+        if not callable(scorer):
+            return None
+        key = llm_cache_key(self.identity, messages, 0.0, 1, kind="yes_probability")
+        cached = self.cache.get_score(key)
+        self._count(cached is not None)
+        if cached is not None:
+            return cached
+        value = scorer(messages)
+        if value is not None:
+            self.cache.put_score(key, value)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "llm":
+            raise AttributeError(name)
+        return getattr(self.llm, name)
+
+
+# --- embeddings ---------------------------------------------------------------------------------------------
+
+
+class EmbeddingCache:
+    """Embedding vectors by (embedder identity, text hash), stored as float32."""
+
+    def __init__(self, where: Settings | Path) -> None:
+        self.db = Database(cache_path(where) if isinstance(where, Settings) else Path(where), _SCHEMA)
+
+    def get_many(self, identity: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """text_hash -> vector for the texts already cached."""
+        hashes = list(dict.fromkeys(text_hash(t) for t in texts))
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), _BATCH):
+            batch = hashes[start:start + _BATCH]
+            marks = ",".join("?" * len(batch))
+            sql = f"SELECT text_hash, vector FROM embedding WHERE identity = ? AND text_hash IN ({marks})"
+            for digest, blob in self.db.query(sql, (identity, *batch)):
+                found[digest] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def put_many(self, identity: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Store one vector per text, all in one transaction."""
+        rows = np.asarray(vectors, dtype=np.float32)
+        if len(texts) != len(rows):
+            raise ValueError(f"{len(texts)} texts but {len(rows)} vectors")
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?, ?, ?)",
+                             [(identity, text_hash(t), int(v.size), v.tobytes(), now)
+                              for t, v in zip(texts, rows, strict=True)])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class CachedEmbedder:
+    """An Embedder that embeds only the texts missing from the cache; query vectors are cached apart."""
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.name = embedder.name
+        self.hits = 0
+        self.misses = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self.embedder.identity
+
+    def _embed(self, texts: list[str], identity: str, compute: Callable[[list[str]], np.ndarray]
+               ) -> np.ndarray:
+        """Vectors for `texts` in order: cached ones read, the missing ones computed once and stored."""
+        hashes = [text_hash(t) for t in texts]
+        found = self.cache.get_many(identity, texts)
+        missing = list(dict.fromkeys(t for t, h in zip(texts, hashes, strict=True) if h not in found))
+        with self._count_lock:
+            self.hits += sum(1 for h in hashes if h in found)
+            self.misses += len(missing)
+        if missing:
+            vectors = np.asarray(compute(missing), dtype=np.float32)
+            self.cache.put_many(identity, missing, vectors)
+            found.update({text_hash(t): v for t, v in zip(missing, vectors, strict=True)})
+        return np.stack([found[h] for h in hashes])
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return self.embedder.embed_documents([])
+        return self._embed(texts, self.identity, self.embedder.embed_documents)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        def compute(texts: list[str]) -> np.ndarray:
+            return np.stack([self.embedder.embed_query(t) for t in texts])
+
+        return self._embed([text], f"{self.identity}#query", compute)[0]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "embedder":
+            raise AttributeError(name)
+        return getattr(self.embedder, name)
+
+
+def cache_stats(settings: Settings) -> dict[str, int]:
+    """Entries per kind and bytes on disk, for a Settings page or `playground cache`."""
+    cache = ResponseCache(settings)
+    try:
+        return cache.stats()
+    finally:
+        cache.close()
+
+
+def clear_cache(settings: Settings) -> None:
+    """Delete every cached response and embedding."""
+    cache = ResponseCache(settings)
+    try:
+        cache.clear()
+    finally:
+        cache.close()

@@ -1,0 +1,213 @@
+"""The experiment store: runs and rows survive restarts and kills, and storage failures are clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from playground import __version__
+from playground import store as s
+from playground.config import VariantConfig
+from playground.errors import InputError, PlaygroundError
+from playground.evaluation import QuestionResult
+from playground.settings import Settings
+from playground.sqlite_db import StorageError, explain
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = [VariantConfig(name="prompt only"), VariantConfig(name="rag", use_retrieval=True, top_k=3)]
+
+
+def _start(store: s.ExperimentStore) -> int:
+    return store.start_run(corpus="fictional", corpus_hash="c0ffee", questions="fictional questions",
+                           question_set_hash="q123", configs=CONFIGS, meta={"repeats": 1})
+
+
+def _row(qid: str, contains: float = 1.0) -> dict[str, object]:
+    return {"qid": qid, "answer": "30 days", "metrics": {"contains": contains}, "prompt_tokens": 12,
+            "completion_tokens": 3, "latency_s": 0.25, "cost_usd": 0.0}
+
+
+def test_a_run_round_trips_with_configs_rows_and_hashes(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    run_id = _start(store)
+    store.add_row(run_id, "prompt only", _row("q1", 0.0))
+    store.add_row(run_id, "rag", _row("q1"))
+    store.add_row(run_id, "rag", _row("q2"))
+    store.finish_run(run_id)
+    reopened = s.ExperimentStore(settings)  # as after an app restart
+    run = reopened.load_run(run_id)
+    assert run["status"] == "complete" and run["finished_at"] and run["version"] == __version__
+    assert (run["corpus"], run["corpus_hash"], run["question_set_hash"]) == ("fictional", "c0ffee", "q123")
+    assert run["index_keys"] == {"rag": CONFIGS[1].index.key()}
+    assert [VariantConfig.model_validate(c) for c in run["configs"]] == CONFIGS
+    assert run["meta"] == {"repeats": 1}
+    assert [r["qid"] for r in run["rows"]["rag"]] == ["q1", "q2"]
+    assert run["rows"]["prompt only"][0] == _row("q1", 0.0) | {"repeat": 0}
+    assert s.store_path(settings).exists()
+
+
+def test_list_runs_newest_first_with_counts(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    first, second = _start(store), _start(store)
+    store.add_row(second, "rag", _row("q1"))
+    listed = store.list_runs()
+    assert [r["id"] for r in listed] == [second, first]
+    assert listed[0]["rows"] == 1 and listed[0]["variants"] == ["prompt only", "rag"]
+    assert listed[0]["status"] == "running"
+
+
+def test_question_results_and_repeats_are_stored(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    run_id = _start(store)
+    result = QuestionResult(qid="q9", question="How long?", golds=["30 days"], answer="30 days",
+                            raw_output="x", retrieved=[], metrics={"contains": 1.0, "hit@k": None},
+                            prompt="p", prompt_tokens=1, completion_tokens=1, latency_s=0.1,
+                            timings={"generate": 0.1}, evidence_in_corpus=None)
+    store.add_row(run_id, "rag", result, repeat=0)
+    store.add_row(run_id, "rag", result, repeat=1)
+    rows = store.load_run(run_id)["rows"]["rag"]
+    assert [r["repeat"] for r in rows] == [0, 1] and rows[0]["metrics"] == {"contains": 1.0, "hit@k": None}
+    assert store.done_keys(run_id) == {("rag", "q9")}
+    assert store.done_keys(run_id, repeat=2) == set()
+    assert store.done_keys(run_id, repeat=None) == {("rag", "q9")}
+
+
+def test_finish_resume_and_delete(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    run_id = _start(store)
+    store.add_row(run_id, "rag", _row("q1"))
+    store.finish_run(run_id, "stopped")
+    assert store.load_run(run_id)["status"] == "stopped"
+    assert store.resume_run(run_id) == {("rag", "q1")}
+    assert store.load_run(run_id)["status"] == "running" and store.load_run(run_id)["finished_at"] is None
+    with pytest.raises(ValueError):
+        store.finish_run(run_id, "done")
+    store.delete_run(run_id)
+    assert store.list_runs() == []
+    assert store.db.query("SELECT COUNT(*) FROM run_rows")[0][0] == 0
+    with pytest.raises(InputError, match="no saved run #"):
+        store.load_run(run_id)
+
+
+def test_mark_interrupted_leaves_live_runs_alone(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    ours = _start(store)
+    assert store.mark_interrupted() == []  # this very process is still running it
+    with store.db.transaction() as conn:  # a run left by an earlier process that had our pid
+        conn.execute("UPDATE runs SET process_token = 'earlier' WHERE id = ?", (ours,))
+    assert store.mark_interrupted() == [ours]
+    assert store.load_run(ours)["status"] == "incomplete"
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from playground.store import ExperimentStore
+
+    store = ExperimentStore(Path(sys.argv[1]))
+    run_id = store.start_run(corpus="c", corpus_hash="h", questions="q", question_set_hash="qh",
+                             configs=[{"name": "a"}, {"name": "b"}])
+    print(run_id, flush=True)
+    for i in range(100000):
+        for variant in ("a", "b"):
+            row = {"qid": f"q{i}", "answer": "x" * 2000, "metrics": {"contains": 1.0}}
+            store.add_row(run_id, variant, row)
+            print(variant, f"q{i}", flush=True)
+            time.sleep(0.002)
+""")
+
+
+def test_a_killed_run_keeps_its_rows_and_can_be_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "experiments.sqlite3"
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    with subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                          env=env) as proc:
+        assert proc.stdout is not None
+        run_id = int(proc.stdout.readline())
+        saved = [tuple(proc.stdout.readline().split()) for _ in range(25)]  # each printed after its commit
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    store = s.ExperimentStore(path)
+    assert store.db.query("PRAGMA integrity_check") == [("ok",)]
+    assert store.load_run(run_id)["status"] == "running"
+    done = store.done_keys(run_id)
+    in_order = [(variant, f"q{i}") for i in range(len(done)) for variant in ("a", "b")]
+    assert set(saved) <= done and done == set(in_order[:len(done)])  # every row up to the kill, no gap
+    assert store.mark_interrupted() == [run_id]
+    assert store.load_run(run_id)["status"] == "incomplete"
+    assert store.mark_interrupted() == []
+    rows = store.load_run(run_id)["rows"]
+    assert all(r["answer"] == "x" * 2000 for variant_rows in rows.values() for r in variant_rows)
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_what_was_saved(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    run_id = _start(store)
+    store.add_row(run_id, "rag", _row("q1"))
+    pages = store.db.query("PRAGMA page_count")[0][0]
+    store.db.query(f"PRAGMA max_page_count = {pages + 2}")  # past it SQLite says "database or disk is full"
+    with pytest.raises(PlaygroundError, match="full") as caught:
+        for i in range(2, 200):
+            store.add_row(run_id, "rag", _row(f"q{i}") | {"answer": "y" * 5000})
+    assert isinstance(caught.value, StorageError)
+    assert "Free some space" in str(caught.value)
+    rows = store.load_run(run_id)["rows"]["rag"]
+    assert rows[0] == _row("q1") | {"repeat": 0} and all(r["answer"] == "y" * 5000 for r in rows[1:])
+    assert store.db.query("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_read_only_store_is_a_clear_error_and_writes_nothing(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    run_id = _start(store)
+    store.db.query("PRAGMA query_only = ON")  # SQLite then refuses writes as it does for a read-only file
+    with pytest.raises(StorageError, match="read-only"):
+        store.add_row(run_id, "rag", _row("q1"))
+    with pytest.raises(StorageError, match="PLAYGROUND_DATA_DIR"):
+        _start(store)
+    assert store.list_runs()[0]["rows"] == 0 and len(store.list_runs()) == 1
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write a read-only folder")
+def test_a_read_only_data_folder_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(StorageError, match="read-only"):
+            s.ExperimentStore(Settings(data_dir=folder))
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_data_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    with pytest.raises(StorageError, match="PLAYGROUND_DATA_DIR"):
+        s.ExperimentStore(Settings(data_dir=blocker))
+
+
+def test_a_damaged_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "experiments.sqlite3"
+    path.write_bytes(b"this is not a database, just bytes " * 200)
+    with pytest.raises(StorageError, match="damaged"):
+        s.ExperimentStore(path)
+
+
+@pytest.mark.parametrize("error,expected", [
+    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+    (sqlite3.OperationalError("database or disk is full"), "full"),
+    (OSError(28, "No space left on device"), "full"),
+    (PermissionError(13, "Permission denied"), "read-only"),
+    (sqlite3.OperationalError("database is locked"), "another process"),
+])
+def test_explain_maps_storage_errors_to_advice(error: BaseException, expected: str) -> None:
+    assert expected in explain(error, Path("/data/experiments.sqlite3"))
