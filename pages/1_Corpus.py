@@ -7,56 +7,14 @@ import streamlit as st
 
 from playground.chunking import chunk_stats, default_tokenizer
 from playground.documents import Chunk, Corpus
-from playground.loaders import SUPPORTED_SUFFIXES, ZIP_SUFFIX, load_uploads
-from ui import resources, state, widgets
+from ui import choosers, editors, resources, state, widgets
 
-UPLOAD = "upload"
 PREVIEW_LIMIT = 40
 
 widgets.page_start("Corpus", "📚", "The documents the model answers about: pick a sample or upload your own.")
 
 # --- where the documents come from --------------------------------------------------------------------------
-resources.current_corpus()
-sources = [f"sample:{key}" for key in state.SAMPLES] + [UPLOAD]
-current = state.corpus_source()
-source = st.radio(
-    "Documents",
-    sources,
-    index=sources.index(current) if current in sources else None,
-    key="corpus_source_pick",
-    format_func=lambda s: "Upload my own files" if s == UPLOAD else f"Sample — {state.SAMPLES[s[7:]].label}",
-    help="A sample has a ready-made question set with known answers; your own files need a question set too "
-    "(uploaded on the Evaluate page) to be scored.",
-)
-if source and source.startswith("sample:") and source != current:
-    resources.guarded("reading the sample documents", resources.use_sample, source.removeprefix("sample:"))
-
-
-def use_uploads(files: list) -> None:
-    corpus = load_uploads([(f.name, f.getvalue()) for f in files], name="your upload")
-    state.set_corpus(corpus, f"Your upload ({len(files)} file{'s' if len(files) != 1 else ''})", UPLOAD)
-    if (state.questions_source() or "").startswith("sample:"):
-        state.set_questions(None)
-
-
-if source == UPLOAD:
-    suffixes = sorted({s.lstrip(".") for s in (*SUPPORTED_SUFFIXES, ZIP_SUFFIX)})
-    files = st.file_uploader(
-        "Your files",
-        type=suffixes,
-        accept_multiple_files=True,
-        key="corpus_files",
-        help="Text, Markdown, PDF, HTML, Word, CSV or JSONL files, or a zip of them. Files that cannot be "
-        "read "
-        "are listed below; the others are used.",
-    )
-    signature = tuple((f.name, f.size, f.file_id) for f in files or [])
-    if files and signature != state.lab_value("upload_signature"):
-        state.set_lab_value("upload_signature", signature)
-        resources.guarded("reading your files", use_uploads, files)
-    elif not files:
-        st.caption("Until you add files, the current corpus stays in use.")
-
+choosers.corpus_chooser("corpus")
 corpus: Corpus | None = state.corpus()
 if corpus is None:
     st.info("Pick a sample or upload files to begin.")
@@ -76,7 +34,7 @@ st.caption(
     "the variants that still use the previous chunking."
 )
 with st.columns([1, 2])[0]:
-    config = widgets.index_editor("corpus_ix", state.index_config())
+    config = editors.index_editor("corpus_ix", state.index_config())
 state.set_index_config(config)
 chunks: list[Chunk] | None = resources.guarded(
     "cutting the documents into chunks", resources.chunks, corpus, config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.config import FewShotExample, VariantConfig
-from ui import resources, runner, state, views, widgets
+from ui import choosers, editors, resources, runner, state, views, widgets
 
 LAB = "prompt_lab"
 
@@ -48,7 +48,7 @@ def starter_prompts() -> list[VariantConfig]:
 
 
 questions = resources.current_questions()
-question, gold = widgets.question_picker("pl_question", questions)
+question, gold = choosers.question_picker("pl_question", questions)
 
 stored = state.lab_variants(LAB, starter_prompts)
 count = st.slider(
@@ -65,7 +65,7 @@ edited = []
 for i, column in enumerate(st.columns(count)):
     with column:
         st.markdown(f"**Variant {i + 1}**")
-        edited.append(widgets.variant_editor(f"pl{i}", working[i], focus="prompt"))
+        edited.append(editors.variant_editor(f"pl{i}", working[i], focus="prompt"))
 edited = state.unique_names(edited)
 state.set_lab_variants(LAB, edited + list(stored[count:]))
 
@@ -81,11 +81,11 @@ answer_columns = st.columns(count)
 if ask:
     corpus = resources.current_corpus() if any(v.use_retrieval for v in edited) else state.corpus()
     answers = []
-    for variant, column in zip(edited, answer_columns, strict=False):
+    for variant, column in zip(edited, answer_columns, strict=True):
         with column:
             answers.append(runner.answer_with(variant, question, corpus))
     state.set_lab_value("pl_answers", answers)
-for variant, column in zip(edited, answer_columns, strict=False):
+for variant, column in zip(edited, answer_columns, strict=True):
     found = next((a for a in answers if a.variant_key == variant.key() and a.question == question), None)
     with column:
         if found is None:
@@ -105,7 +105,7 @@ st.caption(
     f"Question set: {state.questions_label()} ({len(questions.questions)} questions). The variants also "
     "become the ones the Evaluate page runs."
 )
-limit = widgets.limit_input("pl_limit", len(questions.questions), default=5)
+limit = choosers.limit_input("pl_limit", len(questions.questions), default=5)
 if st.button(
     "Run these variants on the question set",
     key="pl_run",
@@ -117,8 +117,7 @@ if st.button(
     state.set_lab_value("pl_run", run)
 run = state.lab_value("pl_run")
 if run is not None:
-    if run.stopped:
-        st.warning("This run was stopped; the table shows the answers that finished.")
+    views.run_header(run)
     views.summary_table(run)
     st.page_link(
         "pages/4_Evaluate.py", label="See the charts and every answer on the Evaluate page", icon="📊"

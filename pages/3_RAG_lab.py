@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.config import VariantConfig
-from ui import resources, runner, state, views, widgets
+from ui import choosers, editors, resources, runner, state, views, widgets
 
 LAB = "rag_lab"
 
@@ -36,7 +36,7 @@ if corpus is None:
     st.stop()
 st.caption(f"Corpus: {state.corpus_label()} · {len(corpus.documents)} documents")
 st.page_link("pages/1_Corpus.py", label="Change the corpus or its chunking", icon="📚")
-question, gold = widgets.question_picker("rag_question", resources.current_questions())
+question, gold = choosers.question_picker("rag_question", resources.current_questions())
 
 stored = state.lab_variants(LAB, starter_pipelines)
 count = st.slider(
@@ -53,7 +53,7 @@ edited = []
 for i, column in enumerate(st.columns(count)):
     with column:
         st.markdown(f"**Variant {i + 1}**")
-        edited.append(widgets.variant_editor(f"rag{i}", working[i], focus="retrieval"))
+        edited.append(editors.variant_editor(f"rag{i}", working[i], focus="retrieval"))
 edited = state.unique_names(edited)
 state.set_lab_variants(LAB, edited + list(stored[count:]))
 
@@ -78,11 +78,11 @@ answers: list[runner.Answer] = state.lab_value("rag_answers", [])
 columns = st.columns(count)
 if ask:
     answers = []
-    for variant, column in zip(edited, columns, strict=False):
+    for variant, column in zip(edited, columns, strict=True):
         with column:
             answers.append(runner.answer_with(variant, question, corpus))
     state.set_lab_value("rag_answers", answers)
-for variant, column in zip(edited, columns, strict=False):
+for variant, column in zip(edited, columns, strict=True):
     found = next((a for a in answers if a.variant_key == variant.key() and a.question == question), None)
     with column:
         st.markdown(f"**{'Retrieval on' if variant.use_retrieval else 'No retrieval'}**")

@@ -27,7 +27,7 @@ def chosen_model(kind: str, current: str) -> str | None:
     """The model name the controls describe, or None while it is incomplete."""
     provider, _, rest = current.partition(":")
     if kind == LOCAL:
-        names = list(CATALOGUE)
+        names = list(CATALOGUE) + ([rest] if provider == LOCAL and rest not in CATALOGUE else [])
         pick = st.selectbox(
             "Local model",
             names,

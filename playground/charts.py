@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from playground.config import VariantConfig
-from playground.evaluation import EvalRun
+from playground.evaluation import EvalRun, QuestionResult
 
 OUTCOMES = ("correct", "wrong", "no evidence retrieved", "error")
 OUTCOME_COLOURS = {
@@ -52,6 +52,11 @@ def _empty(title: str, message: str) -> go.Figure:
     return fig
 
 
+def _or(value: float | None, default: float) -> float:
+    """`value` unless it is missing; 0.0 is a value (a plain `or` would drop it)."""
+    return default if value is None else value
+
+
 def _colour(row: dict[str, Any]) -> str:
     return RETRIEVAL_COLOUR if row.get("retrieval") else PROMPT_COLOUR
 
@@ -63,8 +68,8 @@ def accuracy_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
     if not scored:
         return _empty(title, "No scored answers yet.")
     values = [r["contains"] for r in scored]
-    highs = [max((r.get("contains_ci_high") or v) - v, 0.0) for r, v in zip(scored, values, strict=False)]
-    lows = [max(v - (r.get("contains_ci_low") or v), 0.0) for r, v in zip(scored, values, strict=False)]
+    highs = [max(_or(r.get("contains_ci_high"), v) - v, 0.0) for r, v in zip(scored, values, strict=True)]
+    lows = [max(v - _or(r.get("contains_ci_low"), v), 0.0) for r, v in zip(scored, values, strict=True)]
     fig = go.Figure(
         go.Bar(
             x=[r["variant"] for r in scored],
@@ -163,14 +168,14 @@ def _short(text: str, width: int = 60) -> str:
 
 def outcome_matrix(run: EvalRun) -> go.Figure:
     """Questions (rows) by variants (columns), each cell coloured by outcome; unanswered cells are blank."""
-    title = "Question by variant: correct / wrong / no evidence retrieved / error"
+    title = "Every answer: question by variant"
     names = [v.variant.name for v in run.variants]
     questions: dict[str, str] = {}
-    cells: dict[tuple[str, str], Any] = {}
+    cells: dict[tuple[str, str], QuestionResult] = {}
     for result in run.variants:
-        for row in result.rows:
-            questions.setdefault(row.qid, row.question)
-            cells[(row.qid, result.variant.name)] = row
+        for answered in result.rows:
+            questions.setdefault(answered.qid, answered.question)
+            cells[(answered.qid, result.variant.name)] = answered
     if not questions:
         return _empty(title, "No answers yet.")
     qids = list(questions)
@@ -190,7 +195,7 @@ def outcome_matrix(run: EvalRun) -> go.Figure:
         go.Heatmap(
             z=z,
             x=names,
-            y=[f"{qid} · {_short(questions[qid], 40)}" for qid in qids],
+            y=[f"{qid} · {_short(questions[qid], 26)}" for qid in qids],
             text=hover,
             hovertemplate="%{text}<extra></extra>",
             colorscale=_discrete_scale(),
@@ -198,7 +203,15 @@ def outcome_matrix(run: EvalRun) -> go.Figure:
             zmax=len(OUTCOMES) - 0.5,
             xgap=2,
             ygap=2,
-            colorbar={"tickvals": list(range(len(OUTCOMES))), "ticktext": list(OUTCOMES), "title": ""},
+            colorbar={
+                "tickvals": list(range(len(OUTCOMES))),
+                "ticktext": list(OUTCOMES),
+                "title": "",
+                "thickness": 12,
+                "len": min(1.0, 220 / (80 + 24 * len(qids))),
+                "y": 1,
+                "yanchor": "top",
+            },
         )
     )
     fig.update_layout(
@@ -295,7 +308,7 @@ def optimisation_map(points: Sequence[MapPoint]) -> go.Figure:
         groups.setdefault((point.context, point.behaviour), []).append(point)
     xs, ys, labels, colours = [], [], [], []
     for (context, behaviour), members in groups.items():
-        for point, (dx, dy) in zip(members, _spread(len(members)), strict=False):
+        for point, (dx, dy) in zip(members, _spread(len(members)), strict=True):
             xs.append(float(context) + 0.5 + dx)
             ys.append(float(behaviour) + 0.45 + dy)
             score = f"{point.accuracy:.0%}" if point.accuracy is not None else "not evaluated"

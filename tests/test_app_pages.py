@@ -27,12 +27,26 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 120
 FAKE = "fake:extractive"
 QUESTIONS = [
-    {"id": "t1", "question": "How many days do customers have to return a product?", "answers": ["30 days"],
-     "evidence": ["You can return any product within 30 days of delivery, for any reason, even if it has been used."]},
-    {"id": "t2", "question": "In which portal are train, flight and hotel bookings made?", "answers": ["Wayfarer"],
-     "evidence": ["Bookings for trains, flights and hotels are made in the Wayfarer travel portal"]},
-    {"id": "t3", "question": "How much does a return label cost for other returns?", "answers": ["€6.50"],
-     "evidence": ["For all other returns a return label costs €6.50, deducted from the refund"]},
+    {
+        "id": "t1",
+        "question": "How many days do customers have to return a product?",
+        "answers": ["30 days"],
+        "evidence": [
+            "You can return any product within 30 days of delivery, for any reason, even if it has been used."
+        ],
+    },
+    {
+        "id": "t2",
+        "question": "In which portal are train, flight and hotel bookings made?",
+        "answers": ["Wayfarer"],
+        "evidence": ["Bookings for trains, flights and hotels are made in the Wayfarer travel portal"],
+    },
+    {
+        "id": "t3",
+        "question": "How much does a return label cost for other returns?",
+        "answers": ["€6.50"],
+        "evidence": ["For all other returns a return label costs €6.50, deducted from the refund"],
+    },
     {"id": "t4", "question": "Who is the chief executive of Tansywick?", "answers": ["not in the documents"]},
 ]
 
@@ -93,6 +107,7 @@ def ok(at: AppTest) -> AppTest:
 
 # --- Home ---------------------------------------------------------------------------------------------------
 
+
 def test_home_shows_the_map_and_the_start_path(make_app: MakeApp) -> None:
     at = make_app()
     spec = at.get("plotly_chart")[0].proto.spec
@@ -112,6 +127,7 @@ def test_pages_keep_the_state_when_moving_between_them(make_app: MakeApp) -> Non
 
 
 # --- Corpus -------------------------------------------------------------------------------------------------
+
 
 def test_corpus_page_picks_a_sample_and_previews_its_chunks(make_app: MakeApp) -> None:
     at = make_app("pages/1_Corpus.py", corpus=None)
@@ -135,13 +151,30 @@ def test_corpus_page_builds_the_index_with_progress(make_app: MakeApp) -> None:
 
 
 def test_corpus_page_lists_files_that_could_not_be_read(make_app: MakeApp, small_corpus: Corpus) -> None:
-    broken = Corpus("mixed", small_corpus.documents, (FileError("scan.pdf", "scan.pdf has no extractable text"),))
+    broken = Corpus(
+        "mixed", small_corpus.documents, (FileError("scan.pdf", "scan.pdf has no extractable text"),)
+    )
     at = make_app("pages/1_Corpus.py", corpus=broken)
     assert any("scan.pdf has no extractable text" in w.value for w in at.warning)
     assert len(at.dataframe[0].value) == len(small_corpus.documents)  # the good files are kept
 
 
+def test_corpus_page_uploads_files_and_lists_the_ones_that_failed(make_app: MakeApp) -> None:
+    at = make_app("pages/1_Corpus.py")
+    ok(at.radio(key="corpus_source_pick").set_value("upload").run())
+    files = [
+        ("notes.md", b"# Notes\n\nThe greenhouse opens at 7 am.", "text/markdown"),
+        ("empty.txt", b"", "text/plain"),
+        ("faq.csv", b"question,text\nWhen?,At noon.\nWhere?,In Veyholm.", "text/csv"),
+    ]
+    ok(at.file_uploader(key="corpus_files").set_value(files).run())
+    assert at.session_state[state.CORPUS_LABEL] == "Your upload (3 files)"
+    assert any("empty.txt is empty" in w.value for w in at.warning)
+    assert list(at.dataframe[0].value["id"]) == ["faq.csv#row=1", "faq.csv#row=2", "notes.md"]
+
+
 # --- Prompt lab ---------------------------------------------------------------------------------------------
+
 
 def test_prompt_lab_compares_variants_side_by_side(make_app: MakeApp) -> None:
     at = make_app("pages/2_Prompt_lab.py")
@@ -180,12 +213,13 @@ def test_a_model_error_is_shown_as_a_message(make_app: MakeApp) -> None:
 
 # --- RAG lab ------------------------------------------------------------------------------------------------
 
+
 def test_rag_lab_shows_retrieved_chunks_and_the_gold_evidence(make_app: MakeApp) -> None:
     at = make_app("pages/3_RAG_lab.py")
     assert [t.value for t in at.toggle if t.key.endswith("_rag")] == [False, True]
     ok(at.button(key="rag_ask").click().run())
     shown = texts(at)
-    assert "similarity" in shown and "★ holds the gold evidence" in shown
+    assert "#1 · score" in shown and "★ holds the gold evidence" in shown
     assert "The gold evidence is in retrieved chunk #1" in shown
     assert any("within 30 days of delivery" in c.value for c in at.code)  # chunk text rendered as text
     assert "✓ contains the gold answer" in shown  # the retrieval variant answers from the evidence
@@ -193,24 +227,43 @@ def test_rag_lab_shows_retrieved_chunks_and_the_gold_evidence(make_app: MakeApp)
     assert "Press 'Ask every variant'" in texts(at)
 
 
+def test_rag_lab_shows_what_each_retrieval_technique_did(make_app: MakeApp) -> None:
+    at = make_app("pages/3_RAG_lab.py")
+    at.selectbox(key="rag1_retriever").set_value("hybrid")
+    at.checkbox(key="rag1_hyde").check()
+    at.checkbox(key="rag1_rerank").check()
+    ok(at.checkbox(key="rag1_factcheck").check().run())
+    ok(at.button(key="rag_ask").click().run())
+    shown = texts(at)
+    assert "Search: hybrid" in shown and "Fact-check:" in shown and "before re-ranking" in shown
+    assert any(e.label == "Imagined answer used for the search (HyDE)" for e in at.expander)
+    ok(at.toggle(key="rag1_rag").set_value(False).run())  # the techniques need retrieval: they switch off
+    assert not at.warning
+    variant = at.session_state["lab:rag_lab:variants"][1]
+    assert not variant.use_retrieval and not variant.hyde and variant.reranker == "none"
+
+
 @pytest.mark.slow
 def test_rag_lab_answers_with_the_real_local_model(make_app: MakeApp) -> None:
     at = make_app("pages/3_RAG_lab.py", model=FAST_LOCAL_MODEL)
     at.slider(key="rag_count").set_value(1).run()
     ok(at.toggle(key="rag0_rag").set_value(True).run())
+    ok(at.slider(key="rag0_topk").set_value(1).run())  # one chunk: a short prompt keeps the test quick
     ok(at.button(key="rag_ask").click().run(timeout=300))
     assert not at.error, [e.value for e in at.error]
     shown = texts(at)
     assert "★ holds the gold evidence" in shown and "prompt tokens" in shown
-    answer = at.text[[t.value for t in at.text].index("Gold answer: 30 days") + 1 :]
-    assert any("30" in t.value for t in answer)
+    lines = [t.value for t in at.text]
+    answer = lines[lines.index("Gold answer: 30 days") + 1]  # the answer follows the question's gold
+    assert "30" in answer
 
 
 # --- Evaluate -----------------------------------------------------------------------------------------------
 
+
 def test_evaluate_runs_and_shows_charts_matrix_and_downloads(make_app: MakeApp) -> None:
     at = make_app("pages/4_Evaluate.py")
-    assert at.multiselect(key="ev_pick_session").value == ["baseline", "rag"]
+    assert at.multiselect[0].value == ["baseline", "rag"]
     at.number_input(key="ev_limit").set_value(3)
     ok(at.button(key="ev_run").click().run())
     summary = at.dataframe[1].value
@@ -225,25 +278,70 @@ def test_evaluate_runs_and_shows_charts_matrix_and_downloads(make_app: MakeApp) 
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Summary (CSV)", "Every answer (CSV)", "Everything (JSON)"} <= labels
     ok(at.switch_page("app.py").run())
-    assert "rag<br>" in at.get("plotly_chart")[0].proto.spec and "not evaluated" not in at.get(
-        "plotly_chart")[0].proto.spec
+    labels_on_map = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["text"]
+    assert labels_on_map[0].startswith("baseline<br>") and labels_on_map[1].startswith("rag<br>")
+    assert not any("not evaluated" in label for label in labels_on_map)
 
 
 def test_evaluate_runs_the_sample_ladder_with_the_default_model(make_app: MakeApp) -> None:
     at = make_app("pages/4_Evaluate.py")
-    ok(at.radio(key="ev_variant_source").set_value("ladder").run())
-    assert at.checkbox(key="ev_use_default").value
+    ok(at.radio(key="ev_variants_source").set_value("ladder").run())
+    assert at.checkbox(key="ev_variants_use_default").value
     at.number_input(key="ev_limit").set_value(1)
     ok(at.button(key="ev_run").click().run())
     assert {v.variant.model for v in at.session_state[state.LAST_RUN].variants} == {FAKE}
+
+
+def test_evaluate_uses_uploaded_variants_and_questions(make_app: MakeApp) -> None:
+    at = make_app("pages/4_Evaluate.py")
+    ok(at.radio(key="ev_variants_source").set_value("upload").run())
+    yaml_text = (
+        b"variants:\n  - name: short\n    max_tokens: 8\n  - name: looked-up\n    use_retrieval: true\n"
+    )
+    ok(at.file_uploader(key="ev_variants_file").set_value(("mine.yaml", yaml_text, "text/yaml")).run())
+    assert at.multiselect[0].value == ["short", "looked-up"]
+    ok(at.radio(key="ev_questions_source").set_value("upload").run())
+    csv_text = (
+        "question,answers,evidence\nWhere are trips booked?,Wayfarer,made in the Wayfarer travel portal\n"
+    )
+    ok(
+        at.file_uploader(key="ev_questions_file")
+        .set_value(("trips.csv", csv_text.encode(), "text/csv"))
+        .run()
+    )
+    assert at.session_state[state.QUESTIONS_LABEL] == "Uploaded: trips.csv"
+    ok(at.button(key="ev_run").click().run())
+    run = at.session_state[state.LAST_RUN]
+    assert [v.variant.name for v in run.variants] == ["short", "looked-up"] and run.variants[1].rows[
+        0
+    ].qid == "q1"
+    ok(
+        at.file_uploader(key="ev_variants_file")
+        .set_value(("bad.yaml", b"variants: [{nme: x}]", "text/yaml"))
+        .run()
+    )
+    assert any("unknown key 'nme'" in e.value for e in at.error)
 
 
 def test_evaluate_keeps_the_rows_of_an_interrupted_run_as_stopped(make_app: MakeApp) -> None:
     """A click during a run (Stop, or another page) interrupts the script; what finished must stay."""
     at = make_app("pages/4_Evaluate.py")
     variant = at.session_state[state.VARIANTS][0]
-    row = QuestionResult("t1", QUESTIONS[0]["question"], ["30 days"], "30 days", "30 days", [],
-                         {"contains": 1.0}, "### user\n...", 10, 2, 0.1, {"generate": 0.1}, None)
+    row = QuestionResult(
+        "t1",
+        QUESTIONS[0]["question"],
+        ["30 days"],
+        "30 days",
+        "30 days",
+        [],
+        {"contains": 1.0},
+        "### user\n...",
+        10,
+        2,
+        0.1,
+        {"generate": 0.1},
+        None,
+    )
     live = EvalRun("test", "small", "hash", [VariantResult(variant, [row])])
     at.session_state[state.LIVE_RUN] = live
     at.session_state[state.RUN_IN_PROGRESS] = True
@@ -254,15 +352,21 @@ def test_evaluate_keeps_the_rows_of_an_interrupted_run_as_stopped(make_app: Make
 
 # --- Settings -----------------------------------------------------------------------------------------------
 
-def test_settings_choose_the_model_and_keep_the_key_in_the_session_only(make_app: MakeApp, tmp_path: Path) -> None:
-    at = make_app("pages/5_Settings.py")
+
+def test_settings_choose_the_model_and_keep_the_key_in_the_session_only(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    at = make_app("pages/2_Prompt_lab.py")  # creates the lab's own variants with the fake model
+    ok(at.switch_page("pages/5_Settings.py").run())
     assert at.radio(key="set_kind").value == "fake"
     ok(at.radio(key="set_kind").set_value("openai-compatible").run())
     ok(at.text_input(key="set_url").input("localhost:8000").run())
     assert any("http://" in e.value for e in at.error)
     ok(at.text_input(key="set_url").input("http://127.0.0.1:8000/v1").run())
     assert at.session_state[state.DEFAULT_MODEL] == "openai-compatible:llama3.2@http://127.0.0.1:8000/v1"
-    assert {v.model for v in at.session_state[state.VARIANTS]} == {at.session_state[state.DEFAULT_MODEL]}
+    chosen = at.session_state[state.DEFAULT_MODEL]
+    assert {v.model for v in at.session_state[state.VARIANTS]} == {chosen}
+    assert {v.model for v in at.session_state["lab:prompt_lab:variants"]} == {chosen}
     secret = "sk-test-secret-123"
     ok(at.text_input(key="set_api_key").input(secret).run())
     assert at.session_state[state.API_KEY] == secret

@@ -7,6 +7,7 @@ that lives outside it (its replay fails); `clear_caches` empties both.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from playground.errors import PlaygroundError
 from playground.index import Progress, VectorIndex, forget_loaded_indexes, get_or_build_index
 from playground.llms import LLM, get_llm
 from playground.loaders import load_folder
-from playground.pipeline import Pipeline
+from playground.pipeline import Pipeline, build_pipeline
 from playground.questions import QuestionSet, load_questions
 from playground.settings import Settings
 from ui import state
@@ -86,28 +87,25 @@ def pipeline(
     variant: VariantConfig, corpus: Corpus | None, settings: Settings, on_progress: Progress | None = None
 ) -> Pipeline:
     """A variant bound to its cached model and, when it retrieves, to its embedder and index."""
-    model = llm(variant.model, settings)
-    if not variant.use_retrieval:
-        return Pipeline(variant, model)
-    if corpus is None:
-        raise PlaygroundError(
-            f"Variant '{variant.name}' looks up documents but no corpus is loaded. "
-            "Pick or upload one on the Corpus page."
-        )
-    built = index(corpus, variant.index, settings, on_progress)
-    return Pipeline(variant, model, built, embedder(variant.index.embedder, settings))
+    if variant.use_retrieval:
+        embedder(variant.index.embedder, settings)  # loads visibly, with a spinner, the first time
+    return build_pipeline(
+        variant, corpus, settings, llm=llm(variant.model, settings), on_progress=on_progress
+    )
 
 
 @st.cache_resource(show_spinner="Reading the sample documents…")
 def load_sample(key: str) -> Corpus:
-    return load_folder(state.SAMPLES[key].docs)
+    return dataclasses.replace(load_folder(state.SAMPLES[key].docs), name=f"{key} sample")
 
 
 @st.cache_resource(show_spinner=False)
 def sample_questions(key: str) -> QuestionSet | None:
     """The sample's question set, or None while the sample has none."""
     path = state.SAMPLES[key].questions
-    return load_questions(path) if path.exists() else None
+    return (
+        dataclasses.replace(load_questions(path), name=f"{key} sample questions") if path.exists() else None
+    )
 
 
 def use_sample(key: str) -> Corpus:

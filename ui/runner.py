@@ -94,7 +94,7 @@ def evaluate(
             done / total,
             text=f"Answered {done} of {total} (question {row.qid}, variant {result.variant.name})",
         )
-        if refresh and (done % every == 0 or done == total):
+        if refresh and (done == 1 or done % every == 0 or done == total):
             refresh(live, done, total)
 
     run = resources.guarded(

@@ -88,10 +88,9 @@ def set_default_model(name: str) -> None:
     old = default_model()
     if name == old:
         return
+    variants()  # created with the old default first, so that they follow it
     st.session_state[DEFAULT_MODEL] = name
-    st.session_state[VARIANTS] = [
-        v.model_copy(update={"model": name}) if v.model == old else v for v in variants()
-    ]
+    _update_all_variants("model", old, name)
 
 
 def typed_api_key() -> str:
@@ -139,10 +138,19 @@ def set_index_config(config: IndexConfig) -> None:
     old = index_config()
     if config == old:
         return
+    variants()
     st.session_state[INDEX_CONFIG] = config
-    st.session_state[VARIANTS] = [
-        v.model_copy(update={"index": config}) if v.index == old else v for v in variants()
-    ]
+    _update_all_variants("index", old, config)
+
+
+def _update_all_variants(field: str, old: Any, new: Any) -> None:
+    """In the session's variants and each lab's, replace `field` where it still has the old default."""
+    labs = [k for k in st.session_state if str(k).startswith("lab:") and str(k).endswith(":variants")]
+    for key in [VARIANTS, *labs]:
+        st.session_state[key] = [
+            v.model_copy(update={field: new}) if getattr(v, field) == old else v
+            for v in st.session_state[key]
+        ]
 
 
 def questions() -> QuestionSet | None:

@@ -19,6 +19,7 @@ from playground.evaluation import EvalRun, QuestionResult
 from playground.metrics import contains_gold
 from playground.pipeline import PipelineResult
 from playground.questions import EvidenceLocator, Question, Span, holds
+from ui import widgets
 
 SUMMARY_COLUMNS = {
     "variant": "variant",
@@ -44,11 +45,48 @@ SUMMARY_COLUMNS = {
 }
 
 
-def _chunk_box(rank: int, score: float, source: str, text: str, holds_evidence: bool | None) -> None:
+def _chunk_box(
+    position: int, score: float, source: str, text: str, holds_evidence: bool | None, note: str = ""
+) -> None:
     with st.container(border=True):
         marker = "  ★ holds the gold evidence" if holds_evidence else ""
-        st.text(f"#{rank} · similarity {score:.3f} · {source}{marker}")
+        st.text(f"#{position} · score {score:.3f} · {source}{note}{marker}")
         st.code(text, language=None, wrap_lines=True)
+
+
+def _rerank_notes(steps: dict[str, Any], chunk_ids: Sequence[str]) -> list[str]:
+    """ " · was #7 before re-ranking" for each chunk, when the model re-ranked them."""
+    before = list((steps.get("rerank") or {}).get("before") or [])
+    return [f" · was #{before.index(c) + 1} before re-ranking" if c in before else "" for c in chunk_ids]
+
+
+def steps_view(steps: dict[str, Any]) -> None:
+    """What each technique did: routing, the imagined answer, rewordings, the search, the fact-check."""
+    routed = steps.get("classification")
+    if routed:
+        where = ", ".join(routed.get("categories") or []) or "all documents"
+        text = f"searched {where}" if routed.get("needs_documents", True) else "needs no documents"
+        st.caption(f"Routing: {widgets.plain(text)}")
+    if steps.get("hyde_passage"):
+        with st.expander("Imagined answer used for the search (HyDE)"):
+            st.text(str(steps["hyde_passage"]))
+    if steps.get("expansions"):
+        with st.expander(f"Rewordings searched ({len(steps['expansions'])})"):
+            st.text("\n".join(str(q) for q in steps["expansions"]))
+    search = steps.get("retrieval")
+    if search:
+        st.caption(
+            f"Search: {search.get('retriever')}, {search.get('queries')} question version(s), "
+            f"{search.get('candidates')} candidates"
+        )
+    check = steps.get("fact_check")
+    if check:
+        verdict, reason = widgets.plain(str(check.get("verdict"))), widgets.plain(str(check.get("reason")))
+        st.caption(f"Fact-check: {verdict} — {reason}")
+        if check.get("replaced"):
+            st.caption(
+                f"The original answer was withdrawn: {widgets.plain(str(check.get('original_answer')))}"
+            )
 
 
 def evidence_spans(corpus: Corpus | None, question: Question | None) -> list[list[Span]] | None:
@@ -89,16 +127,19 @@ def answer_card(
     if result.raw_output.strip() != result.answer.strip():
         with st.expander("The model's full reply"):
             st.code(result.raw_output, language=None, wrap_lines=True)
+    steps_view(result.steps)
     if result.retrieved:
         located = evidence_spans(corpus, gold)
         flags = [any(holds(h.chunk, s) for spans in located or [] for s in spans) for h in result.retrieved]
+        notes = _rerank_notes(result.steps, [h.chunk.chunk_id for h in result.retrieved])
         st.caption(f"Retrieved {len(result.retrieved)} chunks")
         _evidence_summary(flags, None if located is None else any(located))
-        for hit, flag in zip(result.retrieved, flags, strict=False):
+        for position, (hit, flag, note) in enumerate(
+            zip(result.retrieved, flags, notes, strict=True), start=1
+        ):
             page = f" (page {hit.chunk.page})" if hit.chunk.page else ""
-            _chunk_box(
-                hit.rank, hit.score, f"{hit.chunk.source}{page}", hit.chunk.text, flag if located else None
-            )
+            source = f"{hit.chunk.source}{page}"
+            _chunk_box(position, hit.score, source, hit.chunk.text, flag if located else None, note)
     elif retrieval:
         st.caption("Nothing was retrieved.")
     with st.expander("Exact prompt sent"):
@@ -134,6 +175,18 @@ def rows_frame(run: EvalRun) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(records)
+
+
+def run_header(run: EvalRun) -> None:
+    """When and on what the run was made, and a warning when it was stopped early."""
+    answered = sum(len(v.rows) for v in run.variants)
+    st.caption(
+        f"Run of {run.started_at} · {run.corpus or 'no corpus'} · {run.questions} · {answered} answers"
+    )
+    if run.stopped:
+        st.warning(
+            f"This run was stopped: {answered} answers finished and are shown; the scores use only those."
+        )
 
 
 def summary_table(run: EvalRun) -> None:
@@ -196,12 +249,16 @@ def cell_inspector(run: EvalRun, key: str) -> None:
         st.error(row.error)
     scores = {k: v for k, v in row.metrics.items() if v is not None}
     st.dataframe(pd.DataFrame([scores | {"seconds": row.latency_s}]), hide_index=True)
+    steps_view(row.steps)
     if row.retrieved:
         flags = [bool(c.get("holds_evidence")) for c in row.retrieved]
+        notes = _rerank_notes(row.steps, [c["chunk_id"] for c in row.retrieved])
         st.caption(f"Retrieved {len(row.retrieved)} chunks")
         _evidence_summary(flags, row.evidence_in_corpus)
-        for chunk, flag in zip(row.retrieved, flags, strict=False):
-            _chunk_box(chunk["rank"], chunk["score"], chunk["doc_id"], chunk["text"], flag)
+        for position, (chunk, flag, note) in enumerate(
+            zip(row.retrieved, flags, notes, strict=True), start=1
+        ):
+            _chunk_box(position, chunk["score"], chunk["doc_id"], chunk["text"], flag, note)
     with st.expander("Exact prompt sent"):
         st.code(row.prompt, language=None, wrap_lines=True)
 

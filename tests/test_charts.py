@@ -1,0 +1,86 @@
+"""The plotly figure builders: right data in the right place, and a message instead of an empty chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground import charts
+from playground.config import VariantConfig
+from playground.evaluation import EvalRun, QuestionResult, VariantResult
+
+
+def _row(qid: str, contains: float, hit: float | None = None, error: str | None = None) -> QuestionResult:
+    metrics: dict[str, float | None] = {"contains": contains, "hit@k": hit}
+    return QuestionResult(
+        qid,
+        f"question {qid}",
+        ["gold"],
+        "answer",
+        "answer",
+        [],
+        metrics,
+        "prompt",
+        10,
+        2,
+        0.5,
+        {"generate": 0.5},
+        None,
+        error,
+    )
+
+
+def _run() -> EvalRun:
+    baseline = VariantResult(VariantConfig(name="baseline"), [_row("q1", 0.0), _row("q2", 1.0)])
+    rag = VariantResult(
+        VariantConfig(name="rag", use_retrieval=True),
+        [_row("q1", 1.0, hit=1.0), _row("q2", 0.0, hit=0.0, error="boom")],
+    )
+    return EvalRun("corpus", "questions", "hash", [baseline, rag])
+
+
+def test_accuracy_chart_has_one_bar_per_variant_with_its_interval() -> None:
+    rows = _run().summary_rows()
+    bar: Any = charts.accuracy_chart(rows).data[0]
+    assert list(bar.x) == ["baseline", "rag"]
+    assert list(bar.y) == [0.5, 1.0]
+    for row, plus, minus, value in zip(rows, bar.error_y.array, bar.error_y.arrayminus, bar.y, strict=True):
+        assert value + plus == row["contains_ci_high"] and value - minus == row["contains_ci_low"]
+
+
+def test_retrieval_chart_shows_only_variants_that_retrieve() -> None:
+    figure = charts.retrieval_chart(_run().summary_rows())
+    assert {tuple(trace.x) for trace in figure.data} == {("rag",)}
+    empty = charts.retrieval_chart([r for r in _run().summary_rows() if not r["retrieval"]])
+    assert not empty.data and "No variant with retrieval" in empty.layout.annotations[0].text
+
+
+def test_outcome_matrix_codes_each_cell_and_leaves_unanswered_ones_blank() -> None:
+    run = _run()
+    run.variants[1].rows.pop()  # a stopped run: rag never answered q2
+    heatmap: Any = charts.outcome_matrix(run).data[0]
+    correct, wrong = charts.OUTCOMES.index("correct"), charts.OUTCOMES.index("wrong")
+    assert [list(r) for r in heatmap.z] == [[wrong, correct], [correct, None]]
+    assert list(heatmap.x) == ["baseline", "rag"]
+
+
+def test_error_and_missing_evidence_outcomes_get_their_own_colour() -> None:
+    heatmap: Any = charts.outcome_matrix(_run()).data[0]
+    assert heatmap.z[1][1] == charts.OUTCOMES.index("error")
+    assert charts.cost_chart(_run().summary_rows()).data[0].y[0] == 0.5
+
+
+def test_map_places_retrieval_right_and_fine_tuned_models_up() -> None:
+    variants = [
+        VariantConfig(name="tuned", model="openai:ft:gpt-4o-mini:acme::123"),
+        VariantConfig(name="tuned+rag", model="openai:ft:gpt-4o-mini:acme::123", use_retrieval=True),
+    ]
+    points = charts.map_points(variants, _run())
+    assert [(p.name, p.context, p.behaviour) for p in points] == [
+        ("baseline", False, False),
+        ("rag", True, False),
+        ("tuned", False, True),
+        ("tuned+rag", True, True),
+    ]
+    assert points[0].accuracy == 0.5 and points[2].accuracy is None
+    labels = charts.optimisation_map(points).data[0].text
+    assert labels[0] == "baseline<br>50%" and "not evaluated" in labels[2]
