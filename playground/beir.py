@@ -1,4 +1,4 @@
-"""Retrieval on a BEIR-format folder, scored the way BEIR and MTEB score it, to compare with published numbers.
+"""Retrieval on a BEIR-format folder, scored as BEIR and MTEB score it, to compare with published numbers.
 
 Documents are indexed whole (title + " " + text, as MTEB does), searched by exact cosine in numpy or by BM25,
 and scored with nDCG@10, Recall@100 and MRR@10 from `playground.metrics`. Corpus embeddings are cached under
@@ -50,14 +50,16 @@ class BeirData:
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
-        raise InputError(f"{path} is missing: a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/test.tsv.")
+        raise InputError(f"{path} is missing: a BEIR folder holds corpus.jsonl, queries.jsonl and "
+                         "qrels/test.tsv.")
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
 def _qrels(path: Path) -> dict[str, dict[str, int]]:
     if not path.exists():
-        raise InputError(f"{path} is missing: a BEIR folder needs qrels/<split>.tsv (query-id, corpus-id, score).")
+        raise InputError(f"{path} is missing: a BEIR folder needs qrels/<split>.tsv "
+                         "(query-id, corpus-id, score).")
     qrels: dict[str, dict[str, int]] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
     for line in lines[1:]:  # the first line is the header

@@ -1,7 +1,7 @@
 """BM25 over a list of texts with bm25s, set up as BEIR's Anserini baseline (k1=0.9, b=0.4).
 
-Tokens are lower-cased words of two or more characters, English stopwords removed, with a light
-plural-stripping stemmer (Harman's S-stemmer; PyStemmer, which bm25s uses for Snowball, is not installed).
+Tokens are lower-cased words of two or more characters, English stopwords removed, Porter-stemmed (as
+Anserini does; `playground.porter` is a pure-Python Porter stemmer because PyStemmer is not installed).
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from playground import porter
 
 K1 = 0.9
 B = 0.4
@@ -26,11 +28,11 @@ def s_stem(word: str) -> str:
 
 
 def _stem_all(words: list[str]) -> list[str]:
-    return [s_stem(w) for w in words]
+    return [porter.stem(w) for w in words]
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-case word tokens without English stopwords, lightly stemmed."""
+    """Lower-case word tokens without English stopwords, Porter-stemmed."""
     import bm25s
 
     tokens = bm25s.tokenize(list(texts), lower=True, stopwords="en", stemmer=_stem_all, return_ids=False,

@@ -33,8 +33,8 @@ class IndexConfig(_Frozen):
     """How a corpus becomes searchable chunks."""
 
     chunker: Literal["tokens", "recursive", "markdown"] = "recursive"
-    chunk_size: int = Field(200, ge=16, le=2000, description="Maximum tokens per chunk.")
-    chunk_overlap: int = Field(30, ge=0, le=1000, description="Tokens shared by consecutive chunks.")
+    chunk_size: int = Field(default=200, ge=16, le=2000, description="Maximum tokens per chunk.")
+    chunk_overlap: int = Field(default=30, ge=0, le=1000, description="Tokens shared by consecutive chunks.")
     embedder: str = DEFAULT_EMBEDDER
 
     @field_validator("chunk_overlap")
@@ -64,8 +64,8 @@ class VariantConfig(_Frozen):
     think_step_by_step: bool = False
     # Retrieval
     use_retrieval: bool = False
-    top_k: int = Field(4, ge=1, le=100)
-    index: IndexConfig = Field(default_factory=IndexConfig)
+    top_k: int = Field(default=4, ge=1, le=100)
+    index: IndexConfig = Field(default_factory=lambda: IndexConfig())
     retriever: Literal["dense", "bm25", "hybrid"] = Field(
         "dense", description="dense cosine, BM25, or both fused by reciprocal rank fusion (k=60).")
     hyde: bool = Field(False, description="Search with the embedding of an LLM-written hypothetical answer.")
@@ -77,8 +77,8 @@ class VariantConfig(_Frozen):
     fact_check: bool = Field(False, description="Check the answer against the retrieved chunks after generation.")
     # Generation
     model: str = DEFAULT_LOCAL_MODEL
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(256, ge=1, le=8192)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=256, ge=1, le=8192)
 
     @field_validator("name")
     @classmethod

@@ -80,7 +80,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        return int(self._model.max_seq_length)
+        return int(self._model.max_seq_length or 256)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -69,7 +69,8 @@ class LlamaCppLLM:
         with self._lock:
             try:
                 out: Any = self._llm.create_chat_completion(
-                    messages=messages, temperature=temperature, max_tokens=max_tokens, stop=stop,
+                    messages=messages,  # type: ignore[arg-type]
+                    temperature=temperature, max_tokens=max_tokens, stop=stop,
                     seed=seed if seed is not None else 0)
             except ValueError as err:
                 raise ModelError(f"{self.name} could not answer: {err}. If the prompt is too long, lower top-k or "

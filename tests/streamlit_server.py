@@ -80,6 +80,15 @@ def chromium() -> Iterator[Any]:
 
 
 def wait_for_run(page: Any, timeout_ms: float = 120_000) -> None:
-    """Wait until the app is connected and its script has finished running (as Streamlit's own e2e tests do)."""
+    """Wait until the app is connected and its script has finished running (as Streamlit's own e2e tests do).
+
+    A click starts a rerun a moment later, so first give the script a short chance to start running.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
+    try:
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=1500)
+    except PlaywrightTimeout:
+        pass
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)

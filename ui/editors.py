@@ -150,7 +150,16 @@ def _prompt_fields(key: str, variant: VariantConfig) -> dict[str, Any]:
     }
 
 
-def _retrieval_fields(key: str, variant: VariantConfig) -> dict[str, Any]:
+def _active_techniques(variant: VariantConfig) -> str:
+    """A short summary for the collapsed techniques section, so the choice shows without opening it."""
+    on = [RETRIEVER_LABELS[variant.retriever].split(" (")[0].lower()] if variant.retriever != "dense" else []
+    on += [name for name, active in (("HyDE", variant.hyde), ("rewordings", variant.query_expansion > 0),
+                                     ("re-ranking", variant.reranker != "none"), ("routing", variant.classify),
+                                     ("fact-check", variant.fact_check)) if active]
+    return ", ".join(on) or "none"
+
+
+def _retrieval_fields(key: str, variant: VariantConfig, compact: bool = False) -> dict[str, Any]:
     use = st.toggle(
         "Look things up in the documents (RAG)",
         value=variant.use_retrieval,
@@ -166,8 +175,17 @@ def _retrieval_fields(key: str, variant: VariantConfig) -> dict[str, Any]:
         disabled=not use,
         help="How many of the best-matching chunks the model gets to read.",
     )
-    index = index_editor(f"{key}_ix", variant.index, disabled=not use)
-    techniques = _technique_fields(key, variant, use)
+    if compact:  # keep the columns short in the RAG lab: the details fold away
+        # A fixed label: a label that changed with the settings would collapse the expander on every click.
+        with st.expander("Chunking and techniques (HyDE, re-ranking, …)"):
+            index = index_editor(f"{key}_ix", variant.index, disabled=not use)
+            techniques = _technique_fields(key, variant, use)
+        if use:
+            st.caption(f"Chunks of {index.chunk_size} tokens ({index.chunk_overlap} overlap) · techniques: "
+                       f"{_active_techniques(variant.model_copy(update=techniques))}")
+    else:
+        index = index_editor(f"{key}_ix", variant.index, disabled=not use)
+        techniques = _technique_fields(key, variant, use)
     return {"use_retrieval": use, "top_k": top_k, "index": index} | (techniques if use else TECHNIQUES_OFF)
 
 
@@ -285,14 +303,14 @@ def variant_editor(
         help="A short name for this variant in tables and charts.",
     )
     fields: dict[str, Any] = {"name": name or variant.name}
-    first, second = (
-        (_prompt_fields, _retrieval_fields) if focus == "prompt" else (_retrieval_fields, _prompt_fields)
-    )
-    fields |= first(key, variant)
-    fields |= _generation_fields(key, variant) if focus == "prompt" else {}
-    with st.expander("Retrieval settings" if focus == "prompt" else "Prompt and model settings"):
-        fields |= second(key, variant)
-        fields |= _generation_fields(key, variant) if focus == "retrieval" else {}
+    if focus == "retrieval":
+        fields |= _retrieval_fields(key, variant, compact=True)
+        with st.expander("Prompt and model settings"):
+            fields |= _prompt_fields(key, variant) | _generation_fields(key, variant)
+    else:
+        fields |= _prompt_fields(key, variant) | _generation_fields(key, variant)
+        with st.expander("Retrieval settings"):
+            fields |= _retrieval_fields(key, variant)
     return _build_variant(variant, fields)
 
 

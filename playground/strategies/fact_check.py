@@ -50,7 +50,7 @@ def parse_verdict(reply: str) -> tuple[Verdict, str] | None:
         return None
     word = found.group(1).lower()
     verdict: Verdict = "unsupported" if word in {"unsupported", "not supported"} else word  # type: ignore[assignment]
-    rest = reply[found.end():].strip(" \n:.-*")
+    rest = reply[found.end():].lstrip(" \n:.-*").strip()
     return verdict, rest.splitlines()[0].strip() if rest else "(no reason given)"
 
 

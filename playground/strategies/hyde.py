@@ -14,6 +14,7 @@ import numpy as np
 
 from playground.embedders import Embedder
 from playground.llms import LLM, Message
+from playground.prompts import NOT_FOUND
 from playground.retrievers import Query
 
 MAX_TOKENS = 120
@@ -42,7 +43,7 @@ def unusable_reason(passage: str, question: str) -> str | None:
     """Why a generated passage cannot stand in for a document, or None when it can."""
     if not passage.strip():
         return "the model returned an empty passage"
-    if _REFUSAL.search(passage):
+    if _REFUSAL.search(passage) or NOT_FOUND in passage.lower():
         return "the model declined to write a passage"
     if passage.strip().lower().rstrip("?.") == question.strip().lower().rstrip("?."):
         return "the model repeated the question"
