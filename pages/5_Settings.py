@@ -117,7 +117,7 @@ loaded = loaded_local_models()
 st.caption(
     "Local models in memory: "
     + (", ".join(loaded) if loaded else "none yet (they load when first used)")
-    + ". They stay loaded until the app restarts, so switching back to one is instant."
+    + ". They stay loaded, so switching back to one is instant; clearing the caches below frees them."
 )
 if st.button(
     "Clear cached models, corpora and indexes",

@@ -93,6 +93,9 @@ def safe_url(url: str) -> str:
 
 def model_identity(name: str, settings: Settings, adapter: Path | None = None) -> str:
     """What decides a model's answers: the GGUF SHA-256 (and adapter's) locally, the base URL when hosted."""
+    base, sep, lora = name.partition("+lora:")
+    if sep and adapter is None:  # `local:<model>+lora:<adapter.gguf>`, a fine-tuned model
+        return model_identity(base, settings, Path(lora))
     provider, _, rest = name.partition(":")
     if provider == "local" and rest in CATALOGUE:
         identity = f"local:{rest}#sha256={CATALOGUE[rest].sha256}"

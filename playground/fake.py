@@ -23,8 +23,13 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOP}
 
 
+_SOURCE_HEADER = re.compile(r"^\[\d+\] \(.*\)$")
+
+
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(s.strip()) > 3]
+    """Sentences of the context, without the "[1] (title)" lines that number the retrieved chunks."""
+    pieces = (s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text))
+    return [s for s in pieces if len(s) > 3 and not _SOURCE_HEADER.match(s)]
 
 
 def _extract(user_message: str) -> str:

@@ -193,18 +193,45 @@ _LOCAL_LOCK = threading.Lock()
 _LOCAL_MODELS: dict[str, LlamaCppLLM] = {}
 
 
+LORA_MARK = "+lora:"
+
+
+def split_lora(name: str) -> tuple[str, Path | None]:
+    """`local:qwen2.5-0.5b+lora:/x/adapter.gguf` -> ("local:qwen2.5-0.5b", Path("/x/adapter.gguf"))."""
+    base, sep, adapter = name.partition(LORA_MARK)
+    return base, (Path(adapter) if sep and adapter else None)
+
+
+def _cache_key(name: str, adapter: Path | None) -> str:
+    """The name, plus the adapter's mtime: retraining into the same file loads the new adapter."""
+    return name if adapter is None else f"{name}@{adapter.stat().st_mtime_ns}"
+
+
 def _local(name: str) -> LlamaCppLLM:
-    """Load each local model once per process; later calls share it."""
+    """Load each local model (with its LoRA adapter, if any) once per process; later calls share it."""
+    base, adapter = split_lora(name)
+    if adapter is not None and not adapter.is_file():
+        raise ModelError(f"The LoRA adapter {adapter} is missing. Train it again on the Fine-tune page, or "
+                         "choose another model.")
+    key = _cache_key(name, adapter)
     with _LOCAL_LOCK:
-        if name not in _LOCAL_MODELS:
-            key = name.removeprefix("local:")
-            path = model_path(key) if key in CATALOGUE else Path(key)
-            _LOCAL_MODELS[name] = LlamaCppLLM(name, path)
-        return _LOCAL_MODELS[name]
+        if key not in _LOCAL_MODELS:
+            for stale in [k for k, m in _LOCAL_MODELS.items() if m.name == name]:
+                del _LOCAL_MODELS[stale]  # an older version of the same adapter
+            rest = base.removeprefix("local:")
+            path = model_path(rest) if rest in CATALOGUE else Path(rest)
+            _LOCAL_MODELS[key] = LlamaCppLLM(name, path, lora_path=adapter)
+        return _LOCAL_MODELS[key]
 
 
 def loaded_local_models() -> list[str]:
-    return sorted(_LOCAL_MODELS)
+    return sorted({m.name for m in _LOCAL_MODELS.values()})
+
+
+def unload_local_models() -> None:
+    """Forget the loaded local models so their memory can be freed (the next call loads them again)."""
+    with _LOCAL_LOCK:
+        _LOCAL_MODELS.clear()
 
 
 def known_models() -> list[str]:
@@ -216,6 +243,11 @@ def get_llm(name: str, settings: Settings | None = None, *, client: Any = None) 
     """Resolve a model name to a ready LLM. Raises a PlaygroundError whose message says what to do."""
     settings = settings or Settings.from_env()
     provider, _, rest = name.partition(":")
+    if provider == "local" and LORA_MARK in rest:
+        base, adapter = split_lora(rest)
+        if adapter is None or not (base in CATALOGUE or base.endswith(".gguf")):
+            raise UnknownModelError(f"'{name}' should look like 'local:qwen2.5-0.5b+lora:<adapter.gguf path>'.")
+        return _local(name)
     if provider == "local" and (rest in CATALOGUE or rest.endswith(".gguf")):
         return _local(name)
     if provider == "fake":

@@ -21,7 +21,7 @@ from playground.documents import Chunk, Corpus
 from playground.embedders import Embedder, get_embedder
 from playground.errors import PlaygroundError
 from playground.index import Progress, VectorIndex, forget_loaded_indexes, get_or_build_index
-from playground.llms import LLM, get_llm
+from playground.llms import LLM, get_llm, unload_local_models
 from playground.loaders import load_folder
 from playground.pipeline import Pipeline, build_pipeline
 from playground.questions import QuestionSet, load_questions
@@ -153,3 +153,4 @@ def clear_caches() -> None:
     st.cache_resource.clear()
     st.cache_data.clear()
     forget_loaded_indexes()
+    unload_local_models()

@@ -45,12 +45,13 @@ def parse_rewrites(text: str, question: str, n: int) -> list[str]:
     return rewrites[:n]
 
 
-def expand_query(question: str, llm: LLM, n: int, *, max_tokens: int = 160) -> Expansion:
+def expand_query(question: str, llm: LLM, n: int, *, tokens_per_rewrite: int = 32) -> Expansion:
     """Up to `n` rewrites (0-5); fewer usable lines are recorded in `note`, never an error."""
     n = max(0, min(n, MAX_REWRITES))
     if n == 0:
         return Expansion((), 0)
-    reply = llm.chat(expansion_messages(question, n), temperature=0.0, max_tokens=max_tokens).text
+    budget = tokens_per_rewrite * n + 8
+    reply = llm.chat(expansion_messages(question, n), temperature=0.0, max_tokens=budget).text
     rewrites = parse_rewrites(reply, question, n)
     got = len(rewrites)
     note = None if got == n else f"asked for {n} rewrites, the model gave {got} usable ones"
