@@ -11,6 +11,7 @@ widgets.page_start(
     "LLM playground",
     "🧪",
     "Measure, on your own documents, which technique makes a language model answer better.",
+    load_corpus=False,
 )
 
 st.write(

@@ -55,10 +55,14 @@ def pad(variants: Sequence[VariantConfig], count: int, extra: Sequence[VariantCo
     return out
 
 
-def page_start(title: str, icon: str, intro: str) -> None:
-    """Page config, title, a one-paragraph intro and the sidebar status: the top of every page."""
+def page_start(title: str, icon: str, intro: str, *, load_corpus: bool = True) -> None:
+    """Page config, title, a one-paragraph intro and the sidebar status: the top of every page.
+
+    `load_corpus=False` (the Home page) skips reading the default sample, so the first paint stays fast.
+    """
     st.set_page_config(page_title=f"{title} · LLM playground", page_icon=icon, layout="wide")
     st.title(title)
     st.caption(intro)
-    resources.current_corpus()  # the default sample, read once per process, so every page has a corpus
+    if load_corpus:
+        resources.current_corpus()  # the default sample, read once per process, so every page has a corpus
     sidebar_status()
