@@ -1,11 +1,16 @@
-"""Run every benchmark and print one table per group."""
+"""Run every benchmark and print one table per group: `python -m bench` (or `make bench`)."""
 
-from bench import engine
+import sys
+
+from bench import app, engine, sweep
+
+GROUPS = {"engine": engine.main, "sweep": sweep.main, "app": app.main}
 
 
-def main() -> None:
-    engine.main()
+def main(names: list[str]) -> None:
+    for name in names or list(GROUPS):
+        GROUPS[name]()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,11 +10,13 @@ cached on its own, and `CachedLLM` seeds the model with the repeat index so repe
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from playground.embedders import Embedder
-from playground.errors import ModelError
+from playground.errors import InputError, ModelError
 from playground.llms import LLM, Completion, Message, split_compatible
 from playground.local_models import CATALOGUE, file_sha256
 from playground.settings import Settings
@@ -150,6 +152,25 @@ class ResponseCache:
         with self.db.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", (key, float(value), time.time()))
 
+    def export_entries(self, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Completions and scores as JSON-able rows (all, or those under `keys`), for a replay bundle."""
+        wanted = None if keys is None else set(keys)
+        rows: list[dict[str, Any]] = []
+        for table in ("llm", "scores"):
+            for key, value in self.db.query(f"SELECT key, value FROM {table} ORDER BY key"):
+                if wanted is None or key in wanted:
+                    rows.append({"table": table, "key": key, "value": value})
+        return rows
+
+    def import_entries(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Store exported completion and score rows (other tables are skipped); returns how many."""
+        checked = [_checked_response_row(r) for r in rows if r.get("table") in ("llm", "scores")]
+        now = time.time()
+        with self.db.transaction() as conn:
+            for table, key, value in checked:
+                conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", (key, value, now))
+        return len(checked)
+
     def stats(self) -> dict[str, int]:
         """Entries per table and the bytes on disk (the file is shared with the embedding cache)."""
         counts = {t: int(self.db.query(f"SELECT COUNT(*) FROM {t}")[0][0]) for t in TABLES}
@@ -256,6 +277,33 @@ class EmbeddingCache:
                              [(identity, text_hash(t), int(v.size), v.tobytes(), now)
                               for t, v in zip(texts, rows, strict=True)])
 
+    def identities(self) -> list[str]:
+        """Every embedder identity with cached vectors (queries have their own, ending in '#query')."""
+        return [str(r[0]) for r in self.db.query("SELECT DISTINCT identity FROM embedding ORDER BY identity")]
+
+    def export_entries(self, identities: Iterable[str] | None = None,
+                       text_hashes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Vectors as JSON-able rows (base64 float32), optionally only for some identities and text hashes."""
+        wanted_ids = None if identities is None else set(identities)
+        wanted_hashes = None if text_hashes is None else set(text_hashes)
+        rows: list[dict[str, Any]] = []
+        for identity, digest, dim, blob in self.db.query(
+                "SELECT identity, text_hash, dim, vector FROM embedding ORDER BY identity, text_hash"):
+            if (wanted_ids is None or identity in wanted_ids) and (wanted_hashes is None
+                                                                   or digest in wanted_hashes):
+                rows.append({"table": "embedding", "identity": identity, "text_hash": digest, "dim": int(dim),
+                             "vector": base64.b64encode(blob).decode("ascii")})
+        return rows
+
+    def import_entries(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Store exported embedding rows (other tables are skipped); returns how many."""
+        checked = [_checked_embedding_row(r) for r in rows if r.get("table") == "embedding"]
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?, ?, ?)",
+                             [(*row, now) for row in checked])
+        return len(checked)
+
     def close(self) -> None:
         self.db.close()
 
@@ -305,6 +353,68 @@ class CachedEmbedder:
         if name == "embedder":
             raise AttributeError(name)
         return getattr(self.embedder, name)
+
+
+# --- export and import (replay bundles) ---------------------------------------------------------------------
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _bad_row(what: str) -> InputError:
+    return InputError(f"The cache file holds a damaged {what} entry, so nothing was imported. Export the "
+                      "bundle again from the playground that made it.")
+
+
+def _checked_response_row(row: Mapping[str, Any]) -> tuple[str, str, Any]:
+    """(table, key, value) of an exported llm or scores row, after checking its shape."""
+    table, key, value = row.get("table"), row.get("key"), row.get("value")
+    if not isinstance(key, str) or not _HEX64.fullmatch(key):
+        raise _bad_row(str(table))
+    if table == "scores":
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise _bad_row("score")
+        return "scores", key, float(value)
+    try:
+        Completion(**json.loads(value))
+    except (TypeError, ValueError):
+        raise _bad_row("response") from None
+    return "llm", key, value
+
+
+def _checked_embedding_row(row: Mapping[str, Any]) -> tuple[str, str, int, bytes]:
+    """(identity, text_hash, dim, vector bytes) of an exported embedding row, after checking its shape."""
+    identity, digest, dim = row.get("identity"), row.get("text_hash"), row.get("dim")
+    try:
+        blob = base64.b64decode(str(row.get("vector")), validate=True)
+    except ValueError:
+        raise _bad_row("embedding") from None
+    if not (isinstance(identity, str) and isinstance(digest, str) and _HEX64.fullmatch(digest)
+            and isinstance(dim, int) and len(blob) == 4 * dim):
+        raise _bad_row("embedding")
+    return identity, digest, dim, blob
+
+
+def export_cache(settings: Settings, keys: Iterable[str] | None = None,
+                 identities: Iterable[str] | None = None,
+                 text_hashes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Cached responses (by key) and embeddings (by identity and text hash) as JSON-able rows."""
+    responses, embeddings = ResponseCache(settings), EmbeddingCache(settings)
+    try:
+        return responses.export_entries(keys) + embeddings.export_entries(identities, text_hashes)
+    finally:
+        responses.close()
+        embeddings.close()
+
+
+def import_cache(settings: Settings, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Put exported rows into this data folder's cache; returns the count per kind."""
+    responses, embeddings = ResponseCache(settings), EmbeddingCache(settings)
+    try:
+        answers = responses.import_entries(rows)
+        return {"responses": answers, "embeddings": embeddings.import_entries(rows)}
+    finally:
+        responses.close()
+        embeddings.close()
 
 
 def cache_stats(settings: Settings) -> dict[str, int]:

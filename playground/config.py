@@ -69,12 +69,12 @@ class VariantConfig(_Frozen):
     retriever: Literal["dense", "bm25", "hybrid"] = Field(
         "dense", description="dense cosine, BM25, or both fused by reciprocal rank fusion (k=60).")
     hyde: bool = Field(False, description="Search with the embedding of an LLM-written hypothetical answer.")
-    hyde_with_question: bool = Field(True, description="Average the HyDE passage embedding with the question's.")
-    query_expansion: int = Field(0, ge=0, le=5, description="LLM rewrites of the question; results fused by RRF.")
-    reranker: Literal["none", "llm"] = Field("none", description="Rerank candidates by the LLM's P(yes, relevant).")
-    rerank_candidates: int = Field(20, ge=1, le=200, description="How many retrieved chunks the reranker scores.")
+    hyde_with_question: bool = Field(True, description="Average the HyDE passage vector with the question's.")
+    query_expansion: int = Field(0, ge=0, le=5, description="LLM rewrites of the question, fused by RRF.")
+    reranker: Literal["none", "llm"] = Field("none", description="Rerank candidates by the LLM's P(yes).")
+    rerank_candidates: int = Field(20, ge=1, le=200, description="Retrieved chunks the reranker scores.")
     classify: bool = Field(False, description="Let the LLM route the question to corpus categories (or none).")
-    fact_check: bool = Field(False, description="Check the answer against the retrieved chunks after generation.")
+    fact_check: bool = Field(False, description="Check the answer against the retrieved chunks.")
     # Generation
     model: str = DEFAULT_LOCAL_MODEL
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
@@ -95,13 +95,15 @@ class VariantConfig(_Frozen):
                 raise ValueError(f"{', '.join(used)} only work with retrieval: set use_retrieval to true "
                                  "or turn them off")
         if self.reranker != "none" and self.rerank_candidates < self.top_k:
-            raise ValueError(f"rerank_candidates ({self.rerank_candidates}) must be at least top_k ({self.top_k})")
+            raise ValueError(f"rerank_candidates ({self.rerank_candidates}) must be at least top_k "
+                             f"({self.top_k})")
         return self
 
     def _retrieval_techniques(self) -> dict[str, bool]:
         return {f"retriever={self.retriever}": self.retriever != "dense", "hyde": self.hyde,
-                "query_expansion": self.query_expansion > 0, f"reranker={self.reranker}": self.reranker != "none",
-                "classify": self.classify, "fact_check": self.fact_check}
+                "query_expansion": self.query_expansion > 0,
+                f"reranker={self.reranker}": self.reranker != "none", "classify": self.classify,
+                "fact_check": self.fact_check}
 
     def diff(self, other: VariantConfig) -> dict[str, tuple[Any, Any]]:
         """Field-by-field differences, with nested index fields as `index.<field>`."""

@@ -13,15 +13,17 @@ from typing import Any
 
 from playground import __version__
 from playground import metrics as m
+from playground.cache import CachedEmbedder, CachedLLM, EmbeddingCache, ResponseCache, model_identity
 from playground.config import VariantConfig
 from playground.documents import Corpus
 from playground.embedders import Embedder, get_embedder
 from playground.errors import PlaygroundError
 from playground.index import ScoredChunk
-from playground.llms import LLM
+from playground.llms import LLM, get_llm
 from playground.pipeline import Pipeline, PipelineResult, build_pipeline
 from playground.questions import EvidenceLocator, Question, QuestionSet, Span, holds
 from playground.settings import Settings
+from playground.store import ExperimentStore
 
 ANSWER_METRICS = ("exact_match", "token_f1", "contains", "semantic_sim")
 RETRIEVAL_METRICS = ("hit@k", "recall@k", "mrr", "ndcg@k", "context_precision", "context_recall")
@@ -45,6 +47,7 @@ class QuestionResult:
     evidence_in_corpus: bool | None
     error: str | None = None
     steps: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 0
 
     @property
     def outcome(self) -> str:
@@ -62,6 +65,20 @@ class QuestionResult:
 class VariantResult:
     variant: VariantConfig
     rows: list[QuestionResult] = field(default_factory=list)
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+    def repeat_spread(self) -> dict[str, float] | None:
+        """Mean, spread and range of the primary metric over repeats, when the variant ran more than once."""
+        by_repeat: dict[int, list[float]] = {}
+        for r in self.rows:
+            if not r.error:
+                by_repeat.setdefault(r.repeat, []).append(r.metrics.get(PRIMARY_METRIC) or 0.0)
+        if len(by_repeat) < 2:
+            return None
+        from playground.stats import repeat_spread
+
+        return repeat_spread([by_repeat[k] for k in sorted(by_repeat)])
 
     def aggregates(self) -> dict[str, float | None]:
         ok = [r for r in self.rows if not r.error]
@@ -78,6 +95,8 @@ class VariantResult:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.variant.name, "used_retrieval": self.variant.use_retrieval,
                 "config": self.variant.model_dump(mode="json"), "aggregates": self.aggregates(),
+                "cache_hits": self.cache_hits, "cache_misses": self.cache_misses,
+                "repeat_spread": self.repeat_spread(),
                 "rows": [asdict(r) | {"outcome": r.outcome} for r in self.rows]}
 
 
@@ -90,9 +109,10 @@ class EvalRun:
     started_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     stopped: bool = False
     version: str = __version__
+    run_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "started_at": self.started_at, "corpus": self.corpus,
+        return {"version": self.version, "started_at": self.started_at, "run_id": self.run_id, "corpus": self.corpus,
                 "questions": self.questions, "question_set_hash": self.question_set_hash, "stopped": self.stopped,
                 "variants": [v.to_dict() for v in self.variants]}
 
@@ -170,46 +190,137 @@ RowCallback = Callable[[VariantResult, QuestionResult, int, int], None]
 StageCallback = Callable[[str, int, int], None]
 
 
+LLMSource = LLM | Callable[[str], LLM] | None
+
+
+@dataclass
+class RunOptions:
+    """How a sweep runs: caching, repeats (for temperature above zero) and where it is recorded."""
+
+    use_cache: bool = True
+    repeats: int = 1
+    store: ExperimentStore | None = None
+    resume_run_id: int | None = None
+
+
+def _resolve_llm(source: LLMSource, name: str, settings: Settings) -> LLM:
+    if source is None:
+        return get_llm(name, settings)
+    return source(name) if callable(source) and not hasattr(source, "chat") else source  # type: ignore[return-value]
+
+
 def prepare_pipelines(variants: Sequence[VariantConfig], corpus: Corpus | None, settings: Settings,
-                      llm: LLM | None = None, on_stage: StageCallback | None = None) -> list[Pipeline]:
+                      llm: LLMSource = None, on_stage: StageCallback | None = None,
+                      caches: tuple[ResponseCache, EmbeddingCache] | None = None) -> list[Pipeline]:
+    """One pipeline per variant; with `caches`, its LLM and embedder answer from the cache when they can."""
     pipelines = []
     for variant in variants:
         def progress(done: int, total: int, name: str = variant.name) -> None:
             if on_stage:
                 on_stage(f"Indexing the corpus for '{name}'", done, total)
 
-        pipelines.append(build_pipeline(variant, corpus, settings, llm=llm, on_progress=progress))
+        model = _resolve_llm(llm, variant.model, settings)
+        wrap = None
+        if caches is not None:
+            model = CachedLLM(model, caches[0], model_identity(variant.model, settings))
+            wrap = lambda e, c=caches[1]: CachedEmbedder(e, c)  # noqa: E731
+        pipelines.append(build_pipeline(variant, corpus, settings, llm=model, on_progress=progress,
+                                        wrap_embedder=wrap))
     return pipelines
 
 
-def _semantic_embed(settings: Settings) -> Callable[[list[str]], Any] | None:
+def _semantic_embed(settings: Settings, cache: EmbeddingCache | None) -> Callable[[list[str]], Any] | None:
     try:
         embedder: Embedder = get_embedder("local:all-minilm-l6-v2", settings)
     except PlaygroundError:
         return None
-    return embedder.embed_documents
+    return (CachedEmbedder(embedder, cache) if cache is not None else embedder).embed_documents
+
+
+def _open_caches(settings: Settings, options: RunOptions) -> tuple[ResponseCache, EmbeddingCache] | None:
+    if not options.use_cache:
+        return None
+    try:
+        return ResponseCache(settings), EmbeddingCache(settings)
+    except PlaygroundError:
+        return None  # an unwritable data folder: run without a cache rather than not at all
+
+
+def _start_record(options: RunOptions, run: EvalRun, corpus: Corpus | None,
+                  variants: Sequence[VariantConfig]) -> tuple[int | None, set[tuple[str, str, int]]]:
+    """Start (or resume) the run in the store; returns its id and the (variant, qid, repeat) already done."""
+    store = options.store
+    if store is None:
+        return None, set()
+    if options.resume_run_id is not None:
+        store.resume_run(options.resume_run_id)
+        saved = store.load_run(options.resume_run_id)["rows"]
+        done = {(name, r["qid"], int(r.get("repeat", 0))) for name, rows in saved.items() for r in rows}
+        for result in run.variants:
+            for r in saved.get(result.variant.name, []):
+                result.rows.append(_row_from_dict(r))
+        return options.resume_run_id, done
+    run_id = store.start_run(corpus=run.corpus, corpus_hash=corpus.content_hash if corpus else "",
+                             questions=run.questions, question_set_hash=run.question_set_hash,
+                             configs=list(variants), meta={"repeats": options.repeats})
+    return run_id, set()
+
+
+def _row_from_dict(data: dict[str, Any]) -> QuestionResult:
+    fields = {f for f in QuestionResult.__dataclass_fields__}
+    return QuestionResult(**{k: v for k, v in data.items() if k in fields})
 
 
 def run_evaluation(variants: Sequence[VariantConfig], corpus: Corpus | None, questions: QuestionSet,
-                   settings: Settings, *, llm: LLM | None = None, on_row: RowCallback | None = None,
-                   on_stage: StageCallback | None = None, should_stop: Callable[[], bool] | None = None) -> EvalRun:
-    """Every variant on every question. A failing question is recorded with its error and the sweep goes on."""
-    pipelines = prepare_pipelines(variants, corpus, settings, llm, on_stage)
+                   settings: Settings, *, llm: LLMSource = None, on_row: RowCallback | None = None,
+                   on_stage: StageCallback | None = None, should_stop: Callable[[], bool] | None = None,
+                   options: RunOptions | None = None) -> EvalRun:
+    """Every variant on every question (and repeat). A failing question is recorded with its error and the sweep
+    goes on; with a store, each finished row is saved at once, so a killed run keeps what it finished."""
+    options = options or RunOptions()
+    caches = _open_caches(settings, options)
+    pipelines = prepare_pipelines(variants, corpus, settings, llm, on_stage, caches)
     locator = EvidenceLocator(corpus) if corpus is not None else None
-    embed = _semantic_embed(settings)
+    embed = _semantic_embed(settings, caches[1] if caches else None)
     results = [VariantResult(p.variant) for p in pipelines]
     run = EvalRun(corpus=corpus.name if corpus else "", questions=questions.name,
                   question_set_hash=questions.content_hash, variants=results)
-    total, done = len(questions.questions) * len(pipelines), 0
-    for q in questions.questions:
-        located = locator.locate_all(q) if locator else []
+    run_id, done_before = _start_record(options, run, corpus, variants)
+    run.run_id = run_id
+    status = "incomplete"
+    try:
+        _sweep(run, pipelines, questions, locator, embed, options, done_before, on_row, should_stop, run_id)
+        status = "stopped" if run.stopped else "complete"
+    finally:
         for pipeline, result in zip(pipelines, results):
-            if should_stop and should_stop():
-                run.stopped = True
-                return run
-            row = score_result(q, pipeline.run_safely(q.question), located, pipeline.variant.top_k, embed)
-            result.rows.append(row)
-            done += 1
-            if on_row:
-                on_row(result, row, done, total)
+            result.cache_hits = int(getattr(pipeline.llm, "hits", 0))
+            result.cache_misses = int(getattr(pipeline.llm, "misses", 0))
+        if options.store is not None and run_id is not None:
+            options.store.finish_run(run_id, status)
     return run
+
+
+def _sweep(run: EvalRun, pipelines: list[Pipeline], questions: QuestionSet, locator: EvidenceLocator | None,
+           embed: Callable[[list[str]], Any] | None, options: RunOptions, done_before: set[tuple[str, str, int]],
+           on_row: RowCallback | None, should_stop: Callable[[], bool] | None, run_id: int | None) -> None:
+    total = len(questions.questions) * len(pipelines) * options.repeats
+    done = len(done_before)
+    for repeat in range(options.repeats):
+        for q in questions.questions:
+            located = locator.locate_all(q) if locator else []
+            for pipeline, result in zip(pipelines, run.variants):
+                if (result.variant.name, q.qid, repeat) in done_before:
+                    continue
+                if should_stop and should_stop():
+                    run.stopped = True
+                    return
+                if hasattr(pipeline.llm, "repeat"):
+                    pipeline.llm.repeat = repeat  # type: ignore[union-attr]
+                row = score_result(q, pipeline.run_safely(q.question), located, pipeline.variant.top_k, embed)
+                row.repeat = repeat
+                result.rows.append(row)
+                if options.store is not None and run_id is not None:
+                    options.store.add_row(run_id, result.variant.name, row, repeat=repeat)
+                done += 1
+                if on_row:
+                    on_row(result, row, done, total)

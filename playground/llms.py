@@ -95,7 +95,8 @@ class LlamaCppLLM:
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         with self._lock:
             logits = self._last_logits(tokens)
-        yes, no = self._first_tokens(("yes", "Yes", " yes", " Yes")), self._first_tokens(("no", "No", " no", " No"))
+        yes = self._first_tokens(("yes", "Yes", " yes", " Yes"))
+        no = self._first_tokens(("no", "No", " no", " No"))
         weights = np.exp(logits - logits.max())
         p_yes, p_no = float(weights[yes].sum()), float(weights[no].sum())
         return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
@@ -119,7 +120,7 @@ class LlamaCppLLM:
         llm = self._llm
         cached = llm._input_ids[: llm.n_tokens].tolist()
         shared = 0
-        for old, new in zip(cached, tokens):
+        for old, new in zip(cached, tokens, strict=False):
             if old != new:
                 break
             shared += 1

@@ -173,8 +173,12 @@ class Pipeline:
 
 
 def build_pipeline(variant: VariantConfig, corpus: Corpus | None, settings: Settings, *,
-                   llm: LLM | None = None, on_progress: Progress | None = None) -> Pipeline:
-    """Resolve the model, and for retrieval variants the embedder and index (building it if needed)."""
+                   llm: LLM | None = None, on_progress: Progress | None = None,
+                   wrap_embedder: Callable[[Embedder], Embedder] | None = None) -> Pipeline:
+    """Resolve the model, and for retrieval variants the embedder and index (building it if needed).
+
+    `wrap_embedder` (e.g. a cache) wraps the embedder before the index and the retriever see it.
+    """
     model = llm or get_llm(variant.model, settings)
     if not variant.use_retrieval:
         return Pipeline(variant, model)
@@ -182,5 +186,7 @@ def build_pipeline(variant: VariantConfig, corpus: Corpus | None, settings: Sett
         raise InputError(f"Variant '{variant.name}' uses retrieval but no corpus is loaded. "
                          "Pick or upload a corpus.")
     embedder = get_embedder(variant.index.embedder, settings)
+    if wrap_embedder is not None:
+        embedder = wrap_embedder(embedder)
     index = get_or_build_index(corpus, variant.index, embedder, settings, on_progress)
     return Pipeline(variant, model, index, embedder)

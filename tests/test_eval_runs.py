@@ -1,0 +1,93 @@
+"""Sweeps that last: the response cache, the experiment store, repeats, and the CLI's CI flags."""
+
+import json
+
+import pytest
+
+from playground.cli import main as cli_main
+from playground.config import VariantConfig
+from playground.evaluation import RunOptions, run_evaluation
+from playground.fake import FakeLLM
+from playground.loaders import load_folder
+from playground.questions import parse_questions
+from playground.store import ExperimentStore
+
+from .test_pipeline import QUESTIONS
+
+VARIANTS = [VariantConfig(name="baseline", model="fake:extractive"),
+            VariantConfig(name="rag", model="fake:extractive", use_retrieval=True, top_k=2)]
+
+
+@pytest.fixture
+def corpus(small_corpus_dir):
+    return load_folder(small_corpus_dir)
+
+
+def test_an_unchanged_sweep_answers_from_the_cache(corpus, settings):
+    questions = parse_questions("q.jsonl", QUESTIONS)
+    cold = run_evaluation(VARIANTS, corpus, questions, settings)
+    assert [v.cache_hits for v in cold.variants] == [0, 0]
+    warm = run_evaluation(VARIANTS, corpus, questions, settings)
+    assert [v.cache_hits for v in warm.variants] == [3, 3] and all(v.cache_misses == 0 for v in warm.variants)
+    assert warm.summary_rows()[1]["contains"] == cold.summary_rows()[1]["contains"]
+    assert warm.to_dict()["variants"][0]["cache_hits"] == 3
+
+
+def test_no_cache_option_calls_the_model_again(corpus, settings):
+    questions = parse_questions("q.jsonl", QUESTIONS)
+    run_evaluation(VARIANTS[:1], corpus, questions, settings)
+    llm = FakeLLM()
+    run_evaluation(VARIANTS[:1], corpus, questions, settings, llm=llm, options=RunOptions(use_cache=False))
+    assert len(llm.calls) == 3
+
+
+def test_repeats_above_zero_temperature_are_cached_per_repeat(corpus, settings):
+    questions = parse_questions("q.jsonl", QUESTIONS).subset(2)
+    variant = VariantConfig(name="warm", model="fake:extractive", temperature=0.8)
+    run = run_evaluation([variant], corpus, questions, settings, options=RunOptions(repeats=3))
+    rows = run.variants[0].rows
+    assert sorted({r.repeat for r in rows}) == [0, 1, 2] and len(rows) == 6
+    assert run.variants[0].cache_misses == 6
+    assert run.variants[0].repeat_spread()["n_repeats"] == 3
+    again = run_evaluation([variant], corpus, questions, settings, options=RunOptions(repeats=3))
+    assert again.variants[0].cache_hits == 6
+
+
+def test_the_store_keeps_rows_and_a_stopped_run_resumes(corpus, settings):
+    questions = parse_questions("q.jsonl", QUESTIONS)
+    store = ExperimentStore(settings)
+    seen = []
+    stopped = run_evaluation(VARIANTS, corpus, questions, settings, options=RunOptions(store=store),
+                             on_row=lambda *a: seen.append(1), should_stop=lambda: len(seen) >= 3)
+    assert stopped.stopped and store.list_runs()[0]["status"] == "stopped"
+    assert len(store.done_keys(stopped.run_id)) == 3
+    resumed = run_evaluation(VARIANTS, corpus, questions, settings,
+                             options=RunOptions(store=store, resume_run_id=stopped.run_id))
+    assert [len(v.rows) for v in resumed.variants] == [3, 3]
+    assert store.load_run(stopped.run_id)["status"] == "complete"
+
+
+def _variants_file(tmp_path, corpus_dir):
+    (tmp_path / "q.jsonl").write_bytes(QUESTIONS)
+    path = tmp_path / "v.yaml"
+    path.write_text(f"corpus: {corpus_dir}\nquestions: q.jsonl\ndefaults: {{model: fake:extractive}}\n"
+                    "variants:\n - {name: baseline}\n - {name: rag, use_retrieval: true, top_k: 2}\n")
+    return path
+
+
+def test_cli_fail_under_and_baseline(tmp_path, small_corpus_dir, settings, capsys):
+    vfile = _variants_file(tmp_path, small_corpus_dir)
+    assert cli_main(["eval", "--variants", str(vfile), "--fail-under", "contains=0.5"]) == 1
+    assert "REGRESSION: baseline: contains" in capsys.readouterr().err
+    code = cli_main(["eval", "--variants", str(vfile), "--baseline", "baseline", "--out", str(tmp_path / "r.json")])
+    printed = capsys.readouterr().out
+    assert code == 0 and "compared with the baseline" in printed and "answers from cache" in printed
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["run_id"] and data["variants"][0]["cache_hits"] == 3
+    assert cli_main(["eval", "--variants", str(vfile), "--baseline", "rag"]) in (0, 1)
+
+
+def test_cli_rejects_bad_thresholds(tmp_path, small_corpus_dir, settings, capsys):
+    vfile = _variants_file(tmp_path, small_corpus_dir)
+    assert cli_main(["eval", "--variants", str(vfile), "--fail-under", "contains"]) == 2
+    assert "METRIC=VALUE" in capsys.readouterr().err
