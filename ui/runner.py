@@ -13,10 +13,11 @@ import streamlit as st
 
 from playground.config import VariantConfig
 from playground.documents import Corpus
-from playground.evaluation import EvalRun, QuestionResult, VariantResult, run_evaluation
+from playground.evaluation import EvalRun, QuestionResult, RunOptions, VariantResult, run_evaluation
 from playground.llms import LLM
 from playground.pipeline import PipelineResult
 from playground.questions import QuestionSet
+from playground.store import ExperimentStore
 from ui import resources, state
 
 Refresh = Callable[[EvalRun, int, int], None]
@@ -74,8 +75,7 @@ def evaluate(
     if models is None:
         bar.empty()
         return None
-    # One model for every variant: hand the cached instance over; otherwise the library's own cache serves.
-    shared_llm = models[0] if len(models) == 1 else None
+    store = resources.guarded("opening the experiment store", ExperimentStore, settings)
     live = EvalRun(
         corpus=corpus.name if corpus else "",
         questions=questions.name,
@@ -104,9 +104,10 @@ def evaluate(
         corpus,
         questions,
         settings,
-        llm=shared_llm,
+        llm=lambda name: resources.llm(name, settings),  # the models loaded above, never a second copy
         on_row=on_row,
         on_stage=on_stage,
+        options=RunOptions(store=store),
     )
     bar.empty()
     if run is None:
