@@ -74,3 +74,8 @@ st.subheader("One answer in detail")
 views.cell_inspector(last, "ev_cell")
 st.subheader("Download")
 views.downloads(last, "ev_dl")
+st.page_link(
+    "pages/7_History.py",
+    label="Every saved run: compare runs, see what to try next, share a replay bundle",
+    icon="🗂️",
+)

@@ -375,7 +375,7 @@ def _checked_response_row(row: Mapping[str, Any]) -> tuple[str, str, Any]:
             raise _bad_row("score")
         return "scores", key, float(value)
     try:
-        Completion(**json.loads(value))
+        Completion(**json.loads(str(value)))
     except (TypeError, ValueError):
         raise _bad_row("response") from None
     return "llm", key, value

@@ -29,7 +29,7 @@ th{background:#f3f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{white-space:pre-wrap;word-break:break-word;background:#f9fafb;padding:.4rem;margin:.2rem 0;
 font-size:.8rem}
 .meta{color:#6b7280}.warn{background:#fff7ed;border:1px solid #fdba74;padding:.5rem;border-radius:4px}
-.grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}.wide{overflow-x:auto}
 """
 
 
@@ -40,7 +40,7 @@ def esc(value: Any) -> str:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        text = "" if pd.isna(value) else f"{value:.3f}"
+        text = "" if pd.isna(value) else f"{value:.0f}" if value.is_integer() else f"{value:.3f}"
         return f'<td class="num">{text}</td>'
     if isinstance(value, int) and not isinstance(value, bool):
         return f'<td class="num">{value}</td>'
@@ -52,7 +52,7 @@ def table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
     body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>"
                    for row in frame.astype(object).itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
 def escaped(value: Any) -> Any:

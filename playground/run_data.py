@@ -73,8 +73,8 @@ def run_from_dict(run: Mapping[str, Any]) -> EvalRun:
     variants = [VariantResult(variant_config(v), [row_from_dict(r) for r in v.get("rows") or []],
                               **_extra_fields(VariantResult, v, ("variant", "rows")))
                 for v in run.get("variants") or []]
-    meta = {"started_at": run.get("started_at") or "", "stopped": bool(run.get("stopped")),
-            "version": run.get("version") or ""}
+    meta: dict[str, Any] = {"started_at": run.get("started_at") or "", "stopped": bool(run.get("stopped")),
+                            "version": run.get("version") or ""}
     return EvalRun(str(run.get("corpus") or ""), str(run.get("questions") or ""),
                    str(run.get("question_set_hash") or ""), variants,
                    **meta, **_extra_fields(EvalRun, run, ("corpus", "questions", "question_set_hash",
@@ -85,7 +85,8 @@ def _stored_variant(config: Mapping[str, Any], rows: list[dict[str, Any]]) -> di
     """A variant dict of the `to_dict()` shape from a stored config and its rows (every repeat)."""
     result = VariantResult(variant_from_dict(dict(config), f"stored variant '{config.get('name', '?')}'"),
                            [row_from_dict(r) for r in rows])
-    data = {k: v for k, v in result.to_dict().items() if k not in ("cache_hits", "cache_misses")}  # not stored
+    not_stored = ("cache_hits", "cache_misses")
+    data = {k: v for k, v in result.to_dict().items() if k not in not_stored}
     return data | {"rows": [r | {"outcome": q.outcome} for r, q in zip(rows, result.rows, strict=True)]}
 
 
@@ -111,18 +112,9 @@ def summary_rows(run: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def summary_frame(run: Mapping[str, Any]) -> pd.DataFrame:
     """The summary table with readable column names; aggregates without a label keep their own name."""
-    frame = pd.DataFrame([row | _cache_counts(v) for row, v in zip(summary_rows(run), run.get("variants") or [],
-                                                                   strict=True)])
+    frame = pd.DataFrame(summary_rows(run))
     known = [c for c in SUMMARY_LABELS if c in frame.columns]
     return frame[known + [c for c in frame.columns if c not in SUMMARY_LABELS]].rename(columns=SUMMARY_LABELS)
-
-
-def _cache_counts(variant: Mapping[str, Any]) -> dict[str, Any]:
-    """"answers from cache" for a run that recorded its cache hits, else nothing."""
-    if "cache_hits" not in variant:
-        return {}
-    hits, misses = int(variant.get("cache_hits") or 0), int(variant.get("cache_misses") or 0)
-    return {"answers from cache": f"{hits} of {hits + misses}"}
 
 
 def _answer_record(variant: str, row: Mapping[str, Any]) -> dict[str, Any]:

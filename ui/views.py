@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground import charts
+from playground import charts, export
 from playground.documents import Corpus
 from playground.evaluation import EvalRun, QuestionResult
 from playground.metrics import contains_gold
@@ -289,4 +289,13 @@ def downloads(run: EvalRun, key: str) -> None:
         "application/json",
         key=f"{key}_json",
         help="Configs, metrics and every answer with its chunks and prompt, to keep or share.",
+    )
+    st.columns(3)[0].download_button(
+        "Report (HTML)",
+        lambda: export.html_report(run.to_dict()),
+        f"report-{stamp}.html",
+        "text/html",
+        key=f"{key}_html",
+        help="One file with the tables, charts, comparisons and advice; opens in any browser, offline.",
+        on_click="ignore",
     )
