@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import app, engine, sweep
+from bench import app, engine, retrieval, sweep
 
-GROUPS = {"engine": engine.main, "sweep": sweep.main, "app": app.main}
+GROUPS = {"engine": engine.main, "retrieval": retrieval.main, "sweep": sweep.main, "app": app.main}
 
 
 def main(names: list[str]) -> None:
