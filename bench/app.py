@@ -6,7 +6,6 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 from bench.common import Figure, report
 from tests.streamlit_server import chromium, streamlit_app, wait_for_run
@@ -55,8 +54,10 @@ def _go(page, label: str) -> None:
 
 
 def main() -> None:
-    env = {"PLAYGROUND_DATA_DIR": tempfile.mkdtemp(prefix="playground-bench-app-"),
-           "PLAYGROUND_MODEL": "local:qwen2.5-0.5b"}
+    env = {
+        "PLAYGROUND_DATA_DIR": tempfile.mkdtemp(prefix="playground-bench-app-"),
+        "PLAYGROUND_MODEL": "local:qwen2.5-0.5b",
+    }
     with chromium() as browser:
         hello_paint, (hello_ctx, hello) = _first_paint(browser, "bench/hello_app.py", {})
         hello_rerun = _rerun_time(hello, lambda i: hello.get_by_text("a widget").click())
@@ -70,17 +71,37 @@ def main() -> None:
         slider_toggle = page.get_by_text("Look things up in the documents (RAG)").first
         app_rerun = _rerun_time(page, lambda i: slider_toggle.click())
         _go(page, "Corpus")
-        step_up = page.locator("[data-testid='stNumberInputStepUp']").first  # chunk size: re-chunks the corpus
+        step_up = page.locator(
+            "[data-testid='stNumberInputStepUp']"
+        ).first  # chunk size: re-chunks the corpus
         corpus_rerun = _rerun_time(page, lambda i: step_up.click())
         app_ctx.__exit__(None, None, None)
-    report("App", [
-        Figure("first page interactive after `streamlit run`, s", app_paint, hello_paint, "s",
-               "baseline = hello-world app; target < 3 s"),
-        Figure("rerun after a widget change (RAG lab, models loaded), s", app_rerun, hello_rerun, "s",
-               "baseline = hello-world rerun; target < 0.3 s"),
-        Figure("rerun after a chunk-size change (Corpus page), s", corpus_rerun, hello_rerun, "s",
-               "re-chunks the whole sample corpus"),
-    ])
+    report(
+        "App",
+        [
+            Figure(
+                "first page interactive after `streamlit run`, s",
+                app_paint,
+                hello_paint,
+                "s",
+                "baseline = hello-world app; target < 3 s",
+            ),
+            Figure(
+                "rerun after a widget change (RAG lab, models loaded), s",
+                app_rerun,
+                hello_rerun,
+                "s",
+                "baseline = hello-world rerun; target < 0.3 s",
+            ),
+            Figure(
+                "rerun after a chunk-size change (Corpus page), s",
+                corpus_rerun,
+                hello_rerun,
+                "s",
+                "re-chunks the whole sample corpus",
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

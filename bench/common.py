@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -10,8 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import os
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -52,8 +51,19 @@ def report(title: str, figures: list[Figure]) -> None:
     print(f"\n## {title}  ({machine()})")
     print(f"{'figure':48} {'value':>12} {'baseline':>12} {'ratio':>8}  note")
     for f in figures:
-        print(f"{f.name:48} {f.value:>10.3f} {f.unit:1} {f.baseline:>10.3f} {f.unit:1} {f.ratio:>8.2f}  {f.note}")
+        print(
+            f"{f.name:48} {f.value:>10.3f} {f.unit:1} {f.baseline:>10.3f} {f.unit:1} {f.ratio:>8.2f}  {f.note}"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{title.lower().replace(' ', '_')}.json"
-    out.write_text(json.dumps({"title": title, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
-                               "figures": [asdict(f) | {"ratio": f.ratio} for f in figures]}, indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                "title": title,
+                "machine": machine(),
+                "date": time.strftime("%Y-%m-%d"),
+                "figures": [asdict(f) | {"ratio": f.ratio} for f in figures],
+            },
+            indent=1,
+        )
+    )

@@ -22,8 +22,12 @@ MODEL = "local:qwen2.5-0.5b"
 def indexing() -> list[Figure]:
     corpus = load_folder(FICTIONAL / "docs")
     config = IndexConfig()
-    chunks = chunk_corpus(corpus.documents, chunker=config.chunker, chunk_size=config.chunk_size,
-                          chunk_overlap=config.chunk_overlap)
+    chunks = chunk_corpus(
+        corpus.documents,
+        chunker=config.chunker,
+        chunk_size=config.chunk_size,
+        chunk_overlap=config.chunk_overlap,
+    )
     embedder = get_embedder(config.embedder)
     texts = [c.text for c in chunks]
     embedder.model.encode(texts[:8])  # warm up both paths equally
@@ -34,9 +38,16 @@ def indexing() -> list[Figure]:
     forget_loaded_indexes()
     reopen = timed(lambda: get_or_build_index(corpus, config, embedder, settings))
     n = len(chunks)
-    return [Figure("index build, chunks/s (load+chunk+embed+store)", n / full, n / bare, "/s",
-                   f"{n} chunks; baseline = bare SentenceTransformer.encode"),
-            Figure("index reopen (cached), s", reopen, full, "s", "same settings never re-embed")]
+    return [
+        Figure(
+            "index build, chunks/s (load+chunk+embed+store)",
+            n / full,
+            n / bare,
+            "/s",
+            f"{n} chunks; baseline = bare SentenceTransformer.encode",
+        ),
+        Figure("index reopen (cached), s", reopen, full, "s", "same settings never re-embed"),
+    ]
 
 
 def answer_latency(n_questions: int = 5) -> list[Figure]:
@@ -52,10 +63,22 @@ def answer_latency(n_questions: int = 5) -> list[Figure]:
     for q in questions:
         result = pipeline.run(q.question)
         ours.append(result.latency_s)
-        bare.append(timed(lambda m=result.prompt.messages: raw.create_chat_completion(
-            messages=m, temperature=0.0, max_tokens=48, seed=0)))
-    return [Figure("RAG answer latency (median), s", statistics.median(ours), statistics.median(bare), "s",
-                   f"{MODEL}, {n_questions} questions; baseline = bare llama.cpp with the same prompt")]
+        bare.append(
+            timed(
+                lambda m=result.prompt.messages: raw.create_chat_completion(
+                    messages=m, temperature=0.0, max_tokens=48, seed=0
+                )
+            )
+        )
+    return [
+        Figure(
+            "RAG answer latency (median), s",
+            statistics.median(ours),
+            statistics.median(bare),
+            "s",
+            f"{MODEL}, {n_questions} questions; baseline = bare llama.cpp with the same prompt",
+        )
+    ]
 
 
 def main() -> None:

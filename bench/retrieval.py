@@ -17,13 +17,16 @@ QUERIES = 50
 
 
 def _index(n: int, vectors: np.ndarray, settings: Settings) -> VectorIndex:
-    collection = chroma_client(settings).create_collection(f"bench-{n}", embedding_function=None,
-                                                          configuration={"hnsw": {"space": "cosine"}})
+    collection = chroma_client(settings).create_collection(
+        f"bench-{n}", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
     chunks = [Chunk(f"c{i}", f"d{i // 10}", f"chunk {i}", 0, 8, category=f"cat{i % 5}") for i in range(n)]
     for start in range(0, n, 2000):
-        collection.add(ids=[c.chunk_id for c in chunks[start:start + 2000]],
-                       embeddings=vectors[start:start + 2000].tolist(),
-                       metadatas=[{"category": c.category} for c in chunks[start:start + 2000]])
+        collection.add(
+            ids=[c.chunk_id for c in chunks[start : start + 2000]],
+            embeddings=vectors[start : start + 2000].tolist(),
+            metadatas=[{"category": c.category} for c in chunks[start : start + 2000]],
+        )
     return VectorIndex(f"bench-{n}", chunks, collection, "random")
 
 
@@ -43,8 +46,15 @@ def figures(n: int, settings: Settings, rng: np.random.Generator) -> list[Figure
     index = _index(n, vectors, settings)
     ours = _median_ms(lambda q: index.search(q, 10), queries)
     exact = _median_ms(lambda q: np.argpartition(-(vectors @ q), 10)[:10], queries)
-    return [Figure(f"dense top-10 query, {n:,} chunks (median), ms", ours, exact, "ms",
-                   "chromadb HNSW vs exact numpy scan; target < 50 ms at 10k")]
+    return [
+        Figure(
+            f"dense top-10 query, {n:,} chunks (median), ms",
+            ours,
+            exact,
+            "ms",
+            "chromadb HNSW vs exact numpy scan; target < 50 ms at 10k",
+        )
+    ]
 
 
 def main() -> None:

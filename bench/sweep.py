@@ -27,9 +27,19 @@ def main() -> None:
     warm = timed(lambda: runs.append(run_evaluation(variants, corpus, questions, settings, options=options)))
     hits = sum(v.cache_hits for v in runs[1].variants)
     total = sum(len(v.rows) for v in runs[1].variants)
-    report("Sweep", [Figure("warm re-run of an unchanged sweep, s", warm, cold, "s",
-                            f"{len(variants)} variants x {len(questions.questions)} questions, {MODEL}; "
-                            f"{hits}/{total} answers from cache; target < 2 s")])
+    report(
+        "Sweep",
+        [
+            Figure(
+                "warm re-run of an unchanged sweep, s",
+                warm,
+                cold,
+                "s",
+                f"{len(variants)} variants x {len(questions.questions)} questions, {MODEL}; "
+                f"{hits}/{total} answers from cache; target < 2 s",
+            )
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -50,16 +50,18 @@ class BeirData:
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
-        raise InputError(f"{path} is missing: a BEIR folder holds corpus.jsonl, queries.jsonl and "
-                         "qrels/test.tsv.")
+        raise InputError(
+            f"{path} is missing: a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/test.tsv."
+        )
     with path.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
 def _qrels(path: Path) -> dict[str, dict[str, int]]:
     if not path.exists():
-        raise InputError(f"{path} is missing: a BEIR folder needs qrels/<split>.tsv "
-                         "(query-id, corpus-id, score).")
+        raise InputError(
+            f"{path} is missing: a BEIR folder needs qrels/<split>.tsv (query-id, corpus-id, score)."
+        )
     qrels: dict[str, dict[str, int]] = {}
     lines = path.read_text(encoding="utf-8").splitlines()
     for line in lines[1:]:  # the first line is the header
@@ -94,8 +96,9 @@ class ExactIndex:
         self.chunks = chunks
         self.vectors = vectors
 
-    def search(self, query_vector: np.ndarray, k: int, categories: Sequence[str] | None = None
-               ) -> list[ScoredChunk]:
+    def search(
+        self, query_vector: np.ndarray, k: int, categories: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
         if self.vectors is None:
             raise InputError("This index has no vectors: embed the passages first.")
         scores = self.vectors @ np.asarray(query_vector, dtype=np.float32)
@@ -105,8 +108,11 @@ class ExactIndex:
         k = min(k, len(self.chunks))
         top = np.argpartition(-scores, k - 1)[:k] if k > 0 else np.array([], dtype=int)
         order = top[np.argsort(-scores[top], kind="stable")]
-        return [ScoredChunk(self.chunks[i], float(scores[i]), r) for r, i in enumerate(order, 1)
-                if np.isfinite(scores[i])]
+        return [
+            ScoredChunk(self.chunks[i], float(scores[i]), r)
+            for r, i in enumerate(order, 1)
+            if np.isfinite(scores[i])
+        ]
 
 
 def _cache_path(cache_dir: Path, data: BeirData, embedder: Embedder) -> Path:
@@ -114,8 +120,9 @@ def _cache_path(cache_dir: Path, data: BeirData, embedder: Embedder) -> Path:
     return cache_dir / f"{data.name}-{data.content_hash}-{who}.npy"
 
 
-def embed_passages(data: BeirData, embedder: Embedder, cache_dir: Path, on_progress: Progress | None = None,
-                   batch: int = 256) -> tuple[np.ndarray, bool]:
+def embed_passages(
+    data: BeirData, embedder: Embedder, cache_dir: Path, on_progress: Progress | None = None, batch: int = 256
+) -> tuple[np.ndarray, bool]:
     """(vectors, whether they came from the cache)."""
     path = _cache_path(cache_dir, data, embedder)
     if path.exists():
@@ -125,7 +132,7 @@ def embed_passages(data: BeirData, embedder: Embedder, cache_dir: Path, on_progr
     texts = [p.text for p in data.passages]
     parts = []
     for start in range(0, len(texts), batch):
-        parts.append(embedder.embed_documents(texts[start:start + batch]))
+        parts.append(embedder.embed_documents(texts[start : start + batch]))
         if on_progress:
             on_progress("embedding passages", min(start + batch, len(texts)), len(texts))
     vectors = np.vstack(parts).astype(np.float32)
@@ -145,8 +152,12 @@ def score_run(ranked: dict[str, list[str]], qrels: dict[str, dict[str, int]]) ->
         ndcg.append(m.ndcg_at_k(ids, grades, 10))
         recall.append(m.recall_at_k(ids, relevant, 100))
         mrr.append(m.reciprocal_rank(ids, relevant, 10))
-    return {"ndcg@10": round(m.mean(ndcg), 4), "recall@100": round(m.mean(recall), 4),
-            "mrr@10": round(m.mean(mrr), 4), "n_queries": len(ranked)}
+    return {
+        "ndcg@10": round(m.mean(ndcg), 4),
+        "recall@100": round(m.mean(recall), 4),
+        "mrr@10": round(m.mean(mrr), 4),
+        "n_queries": len(ranked),
+    }
 
 
 def ids_of(hits: Sequence[ScoredChunk]) -> list[str]:

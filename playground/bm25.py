@@ -35,8 +35,9 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-case word tokens without English stopwords, Porter-stemmed."""
     import bm25s
 
-    tokens = bm25s.tokenize(list(texts), lower=True, stopwords="en", stemmer=_stem_all, return_ids=False,
-                            show_progress=False)
+    tokens = bm25s.tokenize(
+        list(texts), lower=True, stopwords="en", stemmer=_stem_all, return_ids=False, show_progress=False
+    )
     return [list(t) for t in tokens]
 
 

@@ -66,8 +66,9 @@ def answer_key(config: VariantConfig, row: Mapping[str, Any], identity: str) -> 
         return None
     repeat = int(row.get("repeat") or 0)
     seed = repeat if config.temperature > 0 else None  # as CachedLLM seeds each repeat
-    return cache.llm_cache_key(identity, candidates[0], config.temperature, config.max_tokens, None, seed,
-                               repeat)
+    return cache.llm_cache_key(
+        identity, candidates[0], config.temperature, config.max_tokens, None, seed, repeat
+    )
 
 
 def _identity(config: VariantConfig, settings: Settings) -> str | None:
@@ -83,8 +84,10 @@ def answer_keys(run: Mapping[str, Any], settings: Settings) -> list[tuple[Mappin
     for variant in run.get("variants") or []:
         config = variant_config(variant)
         identity = _identity(config, settings)
-        pairs.extend((row, answer_key(config, row, identity) if identity else None)
-                     for row in variant.get("rows") or [])
+        pairs.extend(
+            (row, answer_key(config, row, identity) if identity else None)
+            for row in variant.get("rows") or []
+        )
     return pairs
 
 
@@ -103,8 +106,9 @@ def _texts(run: Mapping[str, Any]) -> set[str]:
 
 def _embedder_identities(run: Mapping[str, Any], known: Iterable[str]) -> list[str]:
     """The cached identities that belong to the run's embedders ('name', 'name@…', 'name#query')."""
-    names = {SEMANTIC_EMBEDDER} | {str((v.get("config") or {}).get("index", {}).get("embedder", ""))
-                                   for v in run.get("variants") or []}
+    names = {SEMANTIC_EMBEDDER} | {
+        str((v.get("config") or {}).get("index", {}).get("embedder", "")) for v in run.get("variants") or []
+    }
     return [i for i in known if any(i == n or i.startswith((f"{n}@", f"{n}#")) for n in names if n)]
 
 
@@ -137,8 +141,11 @@ def _questions_bytes(run: Mapping[str, Any], questions: str | Path | bytes | Non
         raise InputError(f"Cannot read the question set {questions} ({err}). Check the path.") from None
 
 
-def make_bundle(run: Mapping[str, Any], questions: str | Path | bytes | None = None,
-                cache_export: Sequence[Mapping[str, Any]] = ()) -> bytes:
+def make_bundle(
+    run: Mapping[str, Any],
+    questions: str | Path | bytes | None = None,
+    cache_export: Sequence[Mapping[str, Any]] = (),
+) -> bytes:
     """A zip that replays the run elsewhere: run.json, variants.yaml, questions.jsonl, cache.jsonl.
 
     `questions` is the question file (a path or its bytes; None rebuilds it from the rows), `cache_export`
@@ -199,8 +206,15 @@ class NoCallLLM:
 
     name = "replay:no-model"
 
-    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
-             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
         raise ModelError("A replay calls no model, and this answer is not in the bundle's cache.")
 
 
@@ -209,8 +223,14 @@ def _rerun(bundle: Bundle, settings: Settings) -> EvalRun:
     rows = [r for v in bundle.run.get("variants") or [] for r in v.get("rows") or []]
     qids = list(dict.fromkeys(str(r["qid"]) for r in rows))
     repeats = 1 + max((int(r.get("repeat") or 0) for r in rows), default=0)
-    return run_evaluation(list(bundle.variants), None, bundle.questions.subset(ids=qids), settings,
-                          llm=NoCallLLM(), options=RunOptions(repeats=repeats))
+    return run_evaluation(
+        list(bundle.variants),
+        None,
+        bundle.questions.subset(ids=qids),
+        settings,
+        llm=NoCallLLM(),
+        options=RunOptions(repeats=repeats),
+    )
 
 
 def _check_answers(run: Mapping[str, Any], settings: Settings) -> dict[str, int]:
@@ -220,8 +240,13 @@ def _check_answers(run: Mapping[str, Any], settings: Settings) -> dict[str, int]
     try:
         for row, key in answer_keys(run, settings):
             cached = responses.get(key) if key else None
-            kind = "unverifiable" if key is None else "verified" if cached is not None and \
-                cached.text == row.get("raw_output") else "missing"
+            kind = (
+                "unverifiable"
+                if key is None
+                else "verified"
+                if cached is not None and cached.text == row.get("raw_output")
+                else "missing"
+            )
             counts[kind] += 1
     finally:
         responses.close()
@@ -245,5 +270,13 @@ def replay_bundle(data: bytes, settings: Settings) -> dict[str, Any]:
         mode, rebuilt = (RERUN, rerun) if misses == 0 else (ROWS, rebuilt)
     run = rebuilt.to_dict()
     summary, answers = run_to_frames(run)
-    return {"mode": mode, "run": run, "summary": summary, "answers": answers, "imported": imported,
-            "misses": misses, **_check_answers(bundle.run, settings), "questions": bundle.questions}
+    return {
+        "mode": mode,
+        "run": run,
+        "summary": summary,
+        "answers": answers,
+        "imported": imported,
+        "misses": misses,
+        **_check_answers(bundle.run, settings),
+        "questions": bundle.questions,
+    }

@@ -113,13 +113,27 @@ def model_identity(name: str, settings: Settings, adapter: Path | None = None) -
     return identity + (f"+adapter#sha256={path_digest(adapter)}" if adapter is not None else "")
 
 
-def llm_cache_key(model_identity: str, messages: Sequence[Message], temperature: float, max_tokens: int,
-                  stop: Sequence[str] | None = None, seed: int | None = None, repeat: int = 0,
-                  kind: str = "chat") -> str:
+def llm_cache_key(
+    model_identity: str,
+    messages: Sequence[Message],
+    temperature: float,
+    max_tokens: int,
+    stop: Sequence[str] | None = None,
+    seed: int | None = None,
+    repeat: int = 0,
+    kind: str = "chat",
+) -> str:
     """SHA-256 hex of everything that decides a completion; `repeat` counts only above temperature 0."""
-    payload = {"kind": kind, "model": model_identity, "messages": [dict(m) for m in messages],
-               "temperature": round(float(temperature), 6), "max_tokens": int(max_tokens),
-               "stop": list(stop) if stop else None, "seed": seed, "repeat": repeat if temperature > 0 else 0}
+    payload = {
+        "kind": kind,
+        "model": model_identity,
+        "messages": [dict(m) for m in messages],
+        "temperature": round(float(temperature), 6),
+        "max_tokens": int(max_tokens),
+        "stop": list(stop) if stop else None,
+        "seed": seed,
+        "repeat": repeat if temperature > 0 else 0,
+    }
     return _sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
@@ -210,8 +224,15 @@ class CachedLLM:
             else:
                 self.misses += 1
 
-    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
-             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
         if seed is None and temperature > 0:
             seed = self.repeat  # llama.cpp's default seed is fixed: without this, every repeat is the same
         key = llm_cache_key(self.identity, messages, temperature, max_tokens, stop, seed, self.repeat)
@@ -219,8 +240,9 @@ class CachedLLM:
         self._count(cached is not None)
         if cached is not None:
             return cached
-        completion = self.llm.chat(messages, temperature=temperature, max_tokens=max_tokens, stop=stop,
-                                   seed=seed)
+        completion = self.llm.chat(
+            messages, temperature=temperature, max_tokens=max_tokens, stop=stop, seed=seed
+        )
         self.cache.put(key, completion)
         return completion
 
@@ -259,7 +281,7 @@ class EmbeddingCache:
         hashes = list(dict.fromkeys(text_hash(t) for t in texts))
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(hashes), _BATCH):
-            batch = hashes[start:start + _BATCH]
+            batch = hashes[start : start + _BATCH]
             marks = ",".join("?" * len(batch))
             sql = f"SELECT text_hash, vector FROM embedding WHERE identity = ? AND text_hash IN ({marks})"
             for digest, blob in self.db.query(sql, (identity, *batch)):
@@ -273,26 +295,40 @@ class EmbeddingCache:
             raise ValueError(f"{len(texts)} texts but {len(rows)} vectors")
         now = time.time()
         with self.db.transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?, ?, ?)",
-                             [(identity, text_hash(t), int(v.size), v.tobytes(), now)
-                              for t, v in zip(texts, rows, strict=True)])
+            conn.executemany(
+                "INSERT OR REPLACE INTO embedding VALUES (?, ?, ?, ?, ?)",
+                [
+                    (identity, text_hash(t), int(v.size), v.tobytes(), now)
+                    for t, v in zip(texts, rows, strict=True)
+                ],
+            )
 
     def identities(self) -> list[str]:
         """Every embedder identity with cached vectors (queries have their own, ending in '#query')."""
         return [str(r[0]) for r in self.db.query("SELECT DISTINCT identity FROM embedding ORDER BY identity")]
 
-    def export_entries(self, identities: Iterable[str] | None = None,
-                       text_hashes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def export_entries(
+        self, identities: Iterable[str] | None = None, text_hashes: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Vectors as JSON-able rows (base64 float32), optionally only for some identities and text hashes."""
         wanted_ids = None if identities is None else set(identities)
         wanted_hashes = None if text_hashes is None else set(text_hashes)
         rows: list[dict[str, Any]] = []
         for identity, digest, dim, blob in self.db.query(
-                "SELECT identity, text_hash, dim, vector FROM embedding ORDER BY identity, text_hash"):
-            if (wanted_ids is None or identity in wanted_ids) and (wanted_hashes is None
-                                                                   or digest in wanted_hashes):
-                rows.append({"table": "embedding", "identity": identity, "text_hash": digest, "dim": int(dim),
-                             "vector": base64.b64encode(blob).decode("ascii")})
+            "SELECT identity, text_hash, dim, vector FROM embedding ORDER BY identity, text_hash"
+        ):
+            if (wanted_ids is None or identity in wanted_ids) and (
+                wanted_hashes is None or digest in wanted_hashes
+            ):
+                rows.append(
+                    {
+                        "table": "embedding",
+                        "identity": identity,
+                        "text_hash": digest,
+                        "dim": int(dim),
+                        "vector": base64.b64encode(blob).decode("ascii"),
+                    }
+                )
         return rows
 
     def import_entries(self, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -300,8 +336,9 @@ class EmbeddingCache:
         checked = [_checked_embedding_row(r) for r in rows if r.get("table") == "embedding"]
         now = time.time()
         with self.db.transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?, ?, ?)",
-                             [(*row, now) for row in checked])
+            conn.executemany(
+                "INSERT OR REPLACE INTO embedding VALUES (?, ?, ?, ?, ?)", [(*row, now) for row in checked]
+            )
         return len(checked)
 
     def close(self) -> None:
@@ -323,8 +360,9 @@ class CachedEmbedder:
     def identity(self) -> str:
         return self.embedder.identity
 
-    def _embed(self, texts: list[str], identity: str, compute: Callable[[list[str]], np.ndarray]
-               ) -> np.ndarray:
+    def _embed(
+        self, texts: list[str], identity: str, compute: Callable[[list[str]], np.ndarray]
+    ) -> np.ndarray:
         """Vectors for `texts` in order: cached ones read, the missing ones computed once and stored."""
         hashes = [text_hash(t) for t in texts]
         found = self.cache.get_many(identity, texts)
@@ -361,8 +399,10 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _bad_row(what: str) -> InputError:
-    return InputError(f"The cache file holds a damaged {what} entry, so nothing was imported. Export the "
-                      "bundle again from the playground that made it.")
+    return InputError(
+        f"The cache file holds a damaged {what} entry, so nothing was imported. Export the "
+        "bundle again from the playground that made it."
+    )
 
 
 def _checked_response_row(row: Mapping[str, Any]) -> tuple[str, str, Any]:
@@ -388,15 +428,23 @@ def _checked_embedding_row(row: Mapping[str, Any]) -> tuple[str, str, int, bytes
         blob = base64.b64decode(str(row.get("vector")), validate=True)
     except ValueError:
         raise _bad_row("embedding") from None
-    if not (isinstance(identity, str) and isinstance(digest, str) and _HEX64.fullmatch(digest)
-            and isinstance(dim, int) and len(blob) == 4 * dim):
+    if not (
+        isinstance(identity, str)
+        and isinstance(digest, str)
+        and _HEX64.fullmatch(digest)
+        and isinstance(dim, int)
+        and len(blob) == 4 * dim
+    ):
         raise _bad_row("embedding")
     return identity, digest, dim, blob
 
 
-def export_cache(settings: Settings, keys: Iterable[str] | None = None,
-                 identities: Iterable[str] | None = None,
-                 text_hashes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def export_cache(
+    settings: Settings,
+    keys: Iterable[str] | None = None,
+    identities: Iterable[str] | None = None,
+    text_hashes: Iterable[str] | None = None,
+) -> list[dict[str, Any]]:
     """Cached responses (by key) and embeddings (by identity and text hash) as JSON-able rows."""
     responses, embeddings = ResponseCache(settings), EmbeddingCache(settings)
     try:

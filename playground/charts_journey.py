@@ -21,8 +21,15 @@ _LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 10, "r": 
 
 def _empty(title: str, message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": "#6b7280"})
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 14, "color": "#6b7280"},
+    )
     fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=260, **_LAYOUT)
     return fig
 
@@ -56,23 +63,43 @@ def _error_bars(steps: Sequence[JourneyStep]) -> dict[str, Any]:
     return {"type": "data", "array": plus, "arrayminus": minus, "visible": True, "color": "#374151"}
 
 
-def journey_chart(steps: Sequence[JourneyStep], metric_label: str = "Accuracy (answer contains the gold)",
-                  points: bool = True) -> go.Figure:
+def journey_chart(
+    steps: Sequence[JourneyStep],
+    metric_label: str = "Accuracy (answer contains the gold)",
+    points: bool = True,
+) -> go.Figure:
     """Bars of each rung's score (95% interval as error bars), labelled with the gain over the rung before."""
     title = f"Optimisation journey: {metric_label}"
     if not steps:
         return _empty(title, "No scored variants yet.")
-    hover = [s.verdict or ("first rung" if s.gain is None else "no per-question values for an interval")
-             for s in steps]
-    fig = go.Figure(go.Bar(
-        x=[s.variant for s in steps], y=[s.score for s in steps],
-        marker_color=[step_colour(s) for s in steps],
-        text=[gain_label(s, points) for s in steps], textposition="outside", cliponaxis=False,
-        error_y=_error_bars(steps), customdata=hover,
-        hovertemplate="%{x}: %{y:" + (".0%" if points else ".3g") + "}<br>%{customdata}<extra></extra>"))
+    hover = [
+        s.verdict or ("first rung" if s.gain is None else "no per-question values for an interval")
+        for s in steps
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=[s.variant for s in steps],
+            y=[s.score for s in steps],
+            marker_color=[step_colour(s) for s in steps],
+            text=[gain_label(s, points) for s in steps],
+            textposition="outside",
+            cliponaxis=False,
+            error_y=_error_bars(steps),
+            customdata=hover,
+            hovertemplate="%{x}: %{y:" + (".0%" if points else ".3g") + "}<br>%{customdata}<extra></extra>",
+        )
+    )
     top = max((s.score_high if s.score_high is not None else s.score) for s in steps)
-    fig.update_layout(title=title, yaxis={"title": metric_label, "tickformat": ".0%" if points else "",
-                                          "range": [0, max(top, 1.0 if points else 0.0) * 1.15]},
-                      xaxis={"title": "Variant, in ladder order"}, showlegend=False,
-                      height=380, **_LAYOUT)
+    fig.update_layout(
+        title=title,
+        yaxis={
+            "title": metric_label,
+            "tickformat": ".0%" if points else "",
+            "range": [0, max(top, 1.0 if points else 0.0) * 1.15],
+        },
+        xaxis={"title": "Variant, in ladder order"},
+        showlegend=False,
+        height=380,
+        **_LAYOUT,
+    )
     return fig

@@ -16,14 +16,25 @@ def _add_retrieval_bench(sub: Any) -> None:
     from playground.config import DEFAULT_EMBEDDER, DEFAULT_LOCAL_MODEL
     from playground.retrieval_bench import RETRIEVERS
 
-    p = sub.add_parser("retrieval-bench", help="Score one retriever on a BEIR folder (nDCG@10, Recall@100, "
-                       "MRR@10) and print JSON.")
-    p.add_argument("--dataset", type=Path, required=True,
-                   help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.")
-    p.add_argument("--retriever", choices=RETRIEVERS, required=True,
-                   help="rerank = LLM rerank of the BM25 top candidates; hyde = HyDE + dense search.")
-    p.add_argument("--embedder", default=DEFAULT_EMBEDDER,
-                   help="Embedder name, or a sentence-transformers model folder.")
+    p = sub.add_parser(
+        "retrieval-bench",
+        help="Score one retriever on a BEIR folder (nDCG@10, Recall@100, MRR@10) and print JSON.",
+    )
+    p.add_argument(
+        "--dataset",
+        type=Path,
+        required=True,
+        help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.",
+    )
+    p.add_argument(
+        "--retriever",
+        choices=RETRIEVERS,
+        required=True,
+        help="rerank = LLM rerank of the BM25 top candidates; hyde = HyDE + dense search.",
+    )
+    p.add_argument(
+        "--embedder", default=DEFAULT_EMBEDDER, help="Embedder name, or a sentence-transformers model folder."
+    )
     p.add_argument("--model", default=DEFAULT_LOCAL_MODEL, help="LLM for rerank and hyde.")
     p.add_argument("--limit", type=int, help="Use only the first N judged queries.")
     p.add_argument("--candidates", type=int, default=20, help="BM25 candidates the LLM reranks (default 20).")

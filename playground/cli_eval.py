@@ -11,32 +11,58 @@ from typing import Any
 
 from playground.errors import ConfigError, PlaygroundError
 
-TABLE_COLUMNS = ["variant", "retrieval", "n", "errors", "contains", "token_f1", "exact_match", "semantic_sim",
-                 "hit@k", "mrr", "ndcg@k", "latency_s"]
+TABLE_COLUMNS = [
+    "variant",
+    "retrieval",
+    "n",
+    "errors",
+    "contains",
+    "token_f1",
+    "exact_match",
+    "semantic_sim",
+    "hit@k",
+    "mrr",
+    "ndcg@k",
+    "latency_s",
+]
 REGRESSION_EXIT = 1
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="Run each variant of a variants file over a question set, print a table.")
-    p.add_argument("--variants", type=Path, required=True,
-                   help="YAML variants file (names its corpus and questions).")
+    p.add_argument(
+        "--variants", type=Path, required=True, help="YAML variants file (names its corpus and questions)."
+    )
     p.add_argument("--corpus", type=Path, help="Corpus folder; overrides the one named in the variants file.")
     p.add_argument("--questions", type=Path, help="Question set (JSONL/CSV); overrides the variants file.")
     p.add_argument("--only", action="append", metavar="VARIANT", help="Run only this variant (repeatable).")
     p.add_argument("--model", help="Use this model for every variant (e.g. local:qwen2.5-0.5b).")
     p.add_argument("--limit", type=int, help="Use only the first N questions.")
-    p.add_argument("--repeats", type=int, default=1,
-                   help="Answer every question N times (useful with temperature above zero; each repeat is cached).")
-    p.add_argument("--baseline", metavar="VARIANT",
-                   help="Compare every other variant with this one (paired test, 95%% interval); a variant that is "
-                        "significantly worse makes the command fail.")
-    p.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
-                   help="Fail (exit 1) when any variant's METRIC is below VALUE, e.g. contains=0.6 (repeatable).")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="Answer every question N times (useful with temperature above zero; each repeat is cached).",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="VARIANT",
+        help="Compare every other variant with this one (paired test, 95%% interval); a variant that is "
+        "significantly worse makes the command fail.",
+    )
+    p.add_argument(
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="Fail (exit 1) when any variant's METRIC is below VALUE, e.g. contains=0.6 (repeatable).",
+    )
     p.add_argument("--no-cache", action="store_true", help="Call the models even for answers already cached.")
     p.add_argument("--no-store", action="store_true", help="Do not record the run in the experiment store.")
     p.add_argument("--resume", type=int, metavar="RUN_ID", help="Finish an incomplete run from the store.")
-    p.add_argument("--out", type=Path,
-                   help="Write the full results (configs, metrics, per-question rows) as JSON.")
+    p.add_argument(
+        "--out", type=Path, help="Write the full results (configs, metrics, per-question rows) as JSON."
+    )
     p.set_defaults(func=cmd_eval)
 
 
@@ -66,10 +92,14 @@ def threshold_failures(summary: list[dict[str, Any]], thresholds: dict[str, floa
     for row in summary:
         for metric, floor in thresholds.items():
             if metric not in row:
-                raise ConfigError(f"--fail-under: unknown metric '{metric}'. Known: {', '.join(TABLE_COLUMNS[4:])}.")
+                raise ConfigError(
+                    f"--fail-under: unknown metric '{metric}'. Known: {', '.join(TABLE_COLUMNS[4:])}."
+                )
             value = row[metric]
             if value is None or value < floor:
-                failures.append(f"{row['variant']}: {metric} = {value if value is None else round(value, 3)} < {floor}")
+                failures.append(
+                    f"{row['variant']}: {metric} = {value if value is None else round(value, 3)} < {floor}"
+                )
     return failures
 
 
@@ -85,8 +115,12 @@ def baseline_regressions(run: Any, baseline: str) -> list[str]:
     for name, result in by_name.items():
         if name == baseline:
             continue
-        comparison = compare_variants(by_name[baseline].rows, result.rows, PRIMARY_METRIC, name_a=baseline, name_b=name)
-        print(f"  {comparison.verdict}  (wins {comparison.wins} / losses {comparison.losses} / ties {comparison.ties})")
+        comparison = compare_variants(
+            by_name[baseline].rows, result.rows, PRIMARY_METRIC, name_a=baseline, name_b=name
+        )
+        print(
+            f"  {comparison.verdict}  (wins {comparison.wins} / losses {comparison.losses} / ties {comparison.ties})"
+        )
         if comparison.significant and comparison.diff < 0:
             worse.append(f"{name} is significantly worse than {baseline}")
     return worse
@@ -114,7 +148,9 @@ def _run(args: argparse.Namespace) -> Any:
     vset = load_variant_set(args.variants)
     corpus_dir, questions_path = args.corpus or vset.corpus, args.questions or vset.questions
     if questions_path is None:
-        raise PlaygroundError("No question set: name one with --questions or 'questions:' in the variants file.")
+        raise PlaygroundError(
+            "No question set: name one with --questions or 'questions:' in the variants file."
+        )
     variants = [vset.get(n) for n in args.only] if args.only else list(vset.variants)
     if args.model:
         variants = [v.model_copy(update={"model": args.model}) for v in variants]
@@ -128,10 +164,15 @@ def _run(args: argparse.Namespace) -> Any:
     store = None if args.no_store else ExperimentStore(settings)
     if store is not None:
         store.mark_interrupted()
-    options = RunOptions(use_cache=not args.no_cache, repeats=max(1, args.repeats), store=store,
-                         resume_run_id=args.resume)
-    bar = tqdm(total=len(questions.questions) * len(variants) * options.repeats, desc="answering", unit="q",
-               file=sys.stderr)
+    options = RunOptions(
+        use_cache=not args.no_cache, repeats=max(1, args.repeats), store=store, resume_run_id=args.resume
+    )
+    bar = tqdm(
+        total=len(questions.questions) * len(variants) * options.repeats,
+        desc="answering",
+        unit="q",
+        file=sys.stderr,
+    )
 
     def on_stage(message: str, done: int, total: int) -> None:
         bar.set_description(f"{message} {done}/{total}")
@@ -142,8 +183,9 @@ def _run(args: argparse.Namespace) -> Any:
         bar.refresh()
 
     try:
-        return run_evaluation(variants, corpus, questions, settings, on_row=on_row, on_stage=on_stage,
-                              options=options)
+        return run_evaluation(
+            variants, corpus, questions, settings, on_row=on_row, on_stage=on_stage, options=options
+        )
     finally:
         bar.close()
 
@@ -153,7 +195,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     run = _run(args)
     print_table(run.summary_rows())
     hits = ", ".join(f"{v.variant.name} {v.cache_hits}/{v.cache_hits + v.cache_misses}" for v in run.variants)
-    print(f"answers from cache: {hits}" + (f" · run #{run.run_id} in the experiment store" if run.run_id else ""))
+    print(
+        f"answers from cache: {hits}"
+        + (f" · run #{run.run_id} in the experiment store" if run.run_id else "")
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(run.to_dict(), indent=1), encoding="utf-8")

@@ -67,13 +67,16 @@ class VariantConfig(_Frozen):
     top_k: int = Field(default=4, ge=1, le=100)
     index: IndexConfig = Field(default_factory=lambda: IndexConfig())
     retriever: Literal["dense", "bm25", "hybrid"] = Field(
-        "dense", description="dense cosine, BM25, or both fused by reciprocal rank fusion (k=60).")
+        "dense", description="dense cosine, BM25, or both fused by reciprocal rank fusion (k=60)."
+    )
     hyde: bool = Field(False, description="Search with the embedding of an LLM-written hypothetical answer.")
     hyde_with_question: bool = Field(True, description="Average the HyDE passage vector with the question's.")
     query_expansion: int = Field(0, ge=0, le=5, description="LLM rewrites of the question, fused by RRF.")
     reranker: Literal["none", "llm"] = Field("none", description="Rerank candidates by the LLM's P(yes).")
     rerank_candidates: int = Field(20, ge=1, le=200, description="Retrieved chunks the reranker scores.")
-    classify: bool = Field(False, description="Let the LLM route the question to corpus categories (or none).")
+    classify: bool = Field(
+        False, description="Let the LLM route the question to corpus categories (or none)."
+    )
     fact_check: bool = Field(False, description="Check the answer against the retrieved chunks.")
     # Generation
     model: str = DEFAULT_LOCAL_MODEL
@@ -92,23 +95,33 @@ class VariantConfig(_Frozen):
         if not self.use_retrieval:
             used = [name for name, on in self._retrieval_techniques().items() if on]
             if used:
-                raise ValueError(f"{', '.join(used)} only work with retrieval: set use_retrieval to true "
-                                 "or turn them off")
+                raise ValueError(
+                    f"{', '.join(used)} only work with retrieval: set use_retrieval to true or turn them off"
+                )
         if self.reranker != "none" and self.rerank_candidates < self.top_k:
-            raise ValueError(f"rerank_candidates ({self.rerank_candidates}) must be at least top_k "
-                             f"({self.top_k})")
+            raise ValueError(
+                f"rerank_candidates ({self.rerank_candidates}) must be at least top_k ({self.top_k})"
+            )
         return self
 
     def _retrieval_techniques(self) -> dict[str, bool]:
-        return {f"retriever={self.retriever}": self.retriever != "dense", "hyde": self.hyde,
-                "query_expansion": self.query_expansion > 0,
-                f"reranker={self.reranker}": self.reranker != "none", "classify": self.classify,
-                "fact_check": self.fact_check}
+        return {
+            f"retriever={self.retriever}": self.retriever != "dense",
+            "hyde": self.hyde,
+            "query_expansion": self.query_expansion > 0,
+            f"reranker={self.reranker}": self.reranker != "none",
+            "classify": self.classify,
+            "fact_check": self.fact_check,
+        }
 
     def diff(self, other: VariantConfig) -> dict[str, tuple[Any, Any]]:
         """Field-by-field differences, with nested index fields as `index.<field>`."""
         mine, theirs = _flatten(self.model_dump(mode="json")), _flatten(other.model_dump(mode="json"))
-        return {k: (mine.get(k), theirs.get(k)) for k in sorted(mine.keys() | theirs.keys()) if mine.get(k) != theirs.get(k)}
+        return {
+            k: (mine.get(k), theirs.get(k))
+            for k in sorted(mine.keys() | theirs.keys())
+            if mine.get(k) != theirs.get(k)
+        }
 
     def behaviour_key(self) -> str:
         """The hash without the display name and description: two variants that answer identically share it."""
@@ -175,19 +188,27 @@ def _merge(defaults: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
 def parse_variant_set(data: Any, base_dir: Path, where: str) -> VariantSet:
     """Build a VariantSet from parsed YAML; paths in the file are relative to the file's folder."""
     if not isinstance(data, dict) or "variants" not in data:
-        raise ConfigError(f"{where}: expected a mapping with a 'variants' list (and optional corpus, questions, defaults).")
+        raise ConfigError(
+            f"{where}: expected a mapping with a 'variants' list (and optional corpus, questions, defaults)."
+        )
     unknown = set(data) - _FILE_KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown key '{sorted(unknown)[0]}'. Allowed top-level keys: {', '.join(sorted(_FILE_KEYS))}.")
+        raise ConfigError(
+            f"{where}: unknown key '{sorted(unknown)[0]}'. Allowed top-level keys: {', '.join(sorted(_FILE_KEYS))}."
+        )
     defaults = data.get("defaults") or {}
     raw_variants = data["variants"]
     if not isinstance(raw_variants, list) or not raw_variants or not isinstance(defaults, dict):
-        raise ConfigError(f"{where}: 'variants' must be a non-empty list of mappings and 'defaults' a mapping.")
+        raise ConfigError(
+            f"{where}: 'variants' must be a non-empty list of mappings and 'defaults' a mapping."
+        )
     variants = []
     for i, raw in enumerate(raw_variants, start=1):
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: variant #{i} must be a mapping of settings.")
-        variants.append(variant_from_dict(_merge(defaults, raw), f"{where}, variant #{i} ({raw.get('name', '?')})"))
+        variants.append(
+            variant_from_dict(_merge(defaults, raw), f"{where}, variant #{i} ({raw.get('name', '?')})")
+        )
     names = [v.name for v in variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -217,8 +238,11 @@ def load_variant_set_text(text: str, base_dir: Path, where: str = "uploaded vari
     return parse_variant_set(data, base_dir, where)
 
 
-def dump_variant_set(variants: list[VariantConfig] | tuple[VariantConfig, ...], corpus: str | None = None,
-                     questions: str | None = None) -> str:
+def dump_variant_set(
+    variants: list[VariantConfig] | tuple[VariantConfig, ...],
+    corpus: str | None = None,
+    questions: str | None = None,
+) -> str:
     """YAML text that `load_variant_set` reads back into equal configs."""
     data: dict[str, Any] = {}
     if corpus:

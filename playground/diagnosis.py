@@ -30,8 +30,14 @@ CLASSES = (CORRECT, RETRIEVAL_MISS, GENERATION_MISS, UNSUPPORTED, NO_RETRIEVAL, 
 
 # Advice shows when a class holds at least MIN_CASES questions and at least SHARE of the variant's questions.
 MIN_CASES = {ERROR: 1, NO_RETRIEVAL: 2, RETRIEVAL_MISS: 2, GENERATION_MISS: 2, UNSUPPORTED: 1, UNEXPLAINED: 3}
-SHARE = {ERROR: 0.0, NO_RETRIEVAL: 0.2, RETRIEVAL_MISS: 0.15, GENERATION_MISS: 0.15, UNSUPPORTED: 0.05,
-         UNEXPLAINED: 0.25}
+SHARE = {
+    ERROR: 0.0,
+    NO_RETRIEVAL: 0.2,
+    RETRIEVAL_MISS: 0.15,
+    GENERATION_MISS: 0.15,
+    UNSUPPORTED: 0.05,
+    UNEXPLAINED: 0.25,
+}
 ADVICE_ORDER = (ERROR, NO_RETRIEVAL, RETRIEVAL_MISS, GENERATION_MISS, UNSUPPORTED, UNEXPLAINED)
 NEAR_MISS_F1 = 0.5  # a wrong answer this close to the gold (token F1) is most likely a format problem
 EXAMPLE_IDS = 3
@@ -100,8 +106,11 @@ def _variant_parts(variant_result: Any) -> tuple[str, dict[str, Any], list[Any]]
 def _retrieval_techniques(cfg: dict[str, Any]) -> list[str]:
     index = cfg.get("index") or {}
     options = [
-        (True, f"change the chunking (now {index.get('chunker', '?')}, {index.get('chunk_size', '?')} "
-               "tokens): smaller chunks or more overlap"),
+        (
+            True,
+            f"change the chunking (now {index.get('chunker', '?')}, {index.get('chunk_size', '?')} "
+            "tokens): smaller chunks or more overlap",
+        ),
         ((cfg.get("top_k") or 0) < 8, f"retrieve more chunks (top_k is {cfg.get('top_k')})"),
         (not cfg.get("hyde"), "HyDE (search with a hypothetical answer)"),
         (cfg.get("reranker", "none") == "none", "reranking (reranker: llm)"),
@@ -125,11 +134,16 @@ def _unsupported_techniques(cfg: dict[str, Any]) -> list[str]:
     custom = (cfg.get("system_prompt") or "") + (cfg.get("template") or "")
     shows_refusal = any(NOT_FOUND in str(ex.get("answer", "")).lower() for ex in cfg.get("few_shot") or ())
     options = [
-        (bool(custom) and NOT_FOUND not in custom.lower(), f'an instruction to reply "{NOT_FOUND}" when the '
-                                                           "documents do not hold the answer"),
+        (
+            bool(custom) and NOT_FOUND not in custom.lower(),
+            f'an instruction to reply "{NOT_FOUND}" when the documents do not hold the answer',
+        ),
         (not shows_refusal, f'a few-shot example of an unanswerable question answered "{NOT_FOUND}"'),
-        (not cfg.get("fact_check"), "a fact-check step (fact_check: true)"
-                                    + ("" if cfg.get("use_retrieval") else ", after adding retrieval")),
+        (
+            not cfg.get("fact_check"),
+            "a fact-check step (fact_check: true)"
+            + ("" if cfg.get("use_retrieval") else ", after adding retrieval"),
+        ),
     ]
     return [text for wanted, text in options if wanted]
 
@@ -204,8 +218,10 @@ def _advice_for(kind: str, ids: list[str], rows: list[Any], cfg: dict[str, Any])
     more = len(ids) - EXAMPLE_IDS
     examples = ", ".join(ids[:EXAMPLE_IDS]) + (f" and {more} more" if more > 0 else "")
     what = what.format(top_k=cfg.get("top_k", "k"))
-    evidence = (f"{len(ids)} of {len(rows)} questions ({len(ids) / len(rows):.0%}) {what}"
-                f"{_detail(kind, ids, by_id)}. For example: {examples}.")
+    evidence = (
+        f"{len(ids)} of {len(rows)} questions ({len(ids) / len(rows):.0%}) {what}"
+        f"{_detail(kind, ids, by_id)}. For example: {examples}."
+    )
     return Advice(title, why, evidence, kind, _techniques(kind, cfg), tuple(ids))
 
 
@@ -218,8 +234,11 @@ def diagnose(variant_result: Any, metric: str = PRIMARY_METRIC) -> Diagnosis:
     for row in rows:
         ids[classify_failure(row, used, metric)].append(str(row_value(row, "qid")))
     n = len(rows)
-    advice = [_advice_for(kind, ids[kind], rows, cfg) for kind in ADVICE_ORDER
-              if len(ids[kind]) >= MIN_CASES[kind] and len(ids[kind]) / max(n, 1) >= SHARE[kind]]
+    advice = [
+        _advice_for(kind, ids[kind], rows, cfg)
+        for kind in ADVICE_ORDER
+        if len(ids[kind]) >= MIN_CASES[kind] and len(ids[kind]) / max(n, 1) >= SHARE[kind]
+    ]
     return Diagnosis(name, n, {kind: len(v) for kind, v in ids.items()}, ids, advice)
 
 
@@ -245,8 +264,9 @@ class JourneyStep:
     verdict: str = ""
 
 
-def _step(row: Mapping[str, Any], metric: str, prev: JourneyStep | None, per_question: PerQuestion | None,
-          seed: int) -> JourneyStep:
+def _step(
+    row: Mapping[str, Any], metric: str, prev: JourneyStep | None, per_question: PerQuestion | None, seed: int
+) -> JourneyStep:
     name, score = str(row["variant"]), float(row[metric])
     base = JourneyStep(name, score, row.get(f"{metric}_ci_low"), row.get(f"{metric}_ci_high"))
     if prev is None:
@@ -256,14 +276,35 @@ def _step(row: Mapping[str, Any], metric: str, prev: JourneyStep | None, per_que
         return gain
     before, after = per_question[prev.variant], per_question[name]
     shared = [q for q in before if q in after]
-    c = stats.compare_values([before[q] for q in shared], [after[q] for q in shared], metric,
-                             name_a=prev.variant, name_b=name, seed=seed)
-    return JourneyStep(name, score, base.score_low, base.score_high, c.diff, c.ci[0], c.ci[1], c.p_value,
-                       c.significant, c.n, c.verdict)
+    c = stats.compare_values(
+        [before[q] for q in shared],
+        [after[q] for q in shared],
+        metric,
+        name_a=prev.variant,
+        name_b=name,
+        seed=seed,
+    )
+    return JourneyStep(
+        name,
+        score,
+        base.score_low,
+        base.score_high,
+        c.diff,
+        c.ci[0],
+        c.ci[1],
+        c.p_value,
+        c.significant,
+        c.n,
+        c.verdict,
+    )
 
 
-def journey(summary_rows: Sequence[Mapping[str, Any]], metric: str = PRIMARY_METRIC,
-            per_question: PerQuestion | None = None, seed: int = 0) -> list[JourneyStep]:
+def journey(
+    summary_rows: Sequence[Mapping[str, Any]],
+    metric: str = PRIMARY_METRIC,
+    per_question: PerQuestion | None = None,
+    seed: int = 0,
+) -> list[JourneyStep]:
     """The ladder in the given order; with `per_question` (variant -> qid -> score) gains get a paired CI.
 
     Rows are `EvalRun.summary_rows()`-like dicts with "variant" and the metric; unscored rows are skipped.

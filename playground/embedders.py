@@ -70,8 +70,10 @@ class SentenceTransformerEmbedder:
         except ImportError:
             raise ModelError("sentence-transformers is not installed: run the set-up (make run).") from None
         except (OSError, ValueError) as err:
-            raise ModelError(f"Could not load the embedder '{path_or_id}' ({err}). Give a folder with a "
-                             "sentence-transformers model, or a hub name when online.") from None
+            raise ModelError(
+                f"Could not load the embedder '{path_or_id}' ({err}). Give a folder with a "
+                "sentence-transformers model, or a hub name when online."
+            ) from None
 
     @property
     def identity(self) -> str:
@@ -86,8 +88,13 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self._model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                         normalize_embeddings=True, show_progress_bar=False)
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -101,8 +108,15 @@ class SentenceTransformerEmbedder:
 class OpenAIEmbedder:
     """Embeddings from the OpenAI API or a compatible server."""
 
-    def __init__(self, name: str, model: str, *, client: Any = None, api_key: str | None = None,
-                 base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        model: str,
+        *,
+        client: Any = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
         from playground.llms import _openai_client
 
         self.name = name
@@ -119,13 +133,17 @@ class OpenAIEmbedder:
         rows: list[list[float]] = []
         try:
             for start in range(0, len(texts), 128):
-                out = self._client.embeddings.create(model=self.model, input=texts[start:start + 128])
+                out = self._client.embeddings.create(model=self.model, input=texts[start : start + 128])
                 rows.extend(item.embedding for item in out.data)
         except openai.AuthenticationError:
-            raise ModelError(f"{self.name}: the API key was rejected. Check it on the Settings page.") from None
+            raise ModelError(
+                f"{self.name}: the API key was rejected. Check it on the Settings page."
+            ) from None
         except openai.APIError as err:
-            raise ModelError(f"{self.name}: embedding failed ({type(err).__name__}: {err}). This server may not "
-                             "offer embeddings: choose the local embedder.") from None
+            raise ModelError(
+                f"{self.name}: embedding failed ({type(err).__name__}: {err}). This server may not "
+                "offer embeddings: choose the local embedder."
+            ) from None
         return _normalise(np.array(rows, dtype=np.float32))
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -153,13 +171,19 @@ def get_embedder(name: str, settings: Settings | None = None, *, client: Any = N
         return _local_embedder(name, rest)
     if provider == "openai" and rest:
         if client is None and not settings.openai_api_key:
-            raise MissingApiKeyError(f"'{name}' needs an OpenAI API key: set OPENAI_API_KEY or type it on the "
-                                     "Settings page, or use the local embedder.")
-        return OpenAIEmbedder(name, rest, client=client, api_key=settings.openai_api_key,
-                              base_url=settings.openai_base_url)
+            raise MissingApiKeyError(
+                f"'{name}' needs an OpenAI API key: set OPENAI_API_KEY or type it on the "
+                "Settings page, or use the local embedder."
+            )
+        return OpenAIEmbedder(
+            name, rest, client=client, api_key=settings.openai_api_key, base_url=settings.openai_base_url
+        )
     if provider == "openai-compatible":
         model, url = split_compatible(rest)
-        return OpenAIEmbedder(name, model, client=client, api_key=settings.openai_api_key or "not-needed",
-                              base_url=url)
-    raise UnknownModelError(f"Unknown embedder '{name}'. Use 'local:all-minilm-l6-v2', 'st:<model folder>', "
-                            "'openai:<model>' or 'openai-compatible:<model>@<base_url>'.")
+        return OpenAIEmbedder(
+            name, model, client=client, api_key=settings.openai_api_key or "not-needed", base_url=url
+        )
+    raise UnknownModelError(
+        f"Unknown embedder '{name}'. Use 'local:all-minilm-l6-v2', 'st:<model folder>', "
+        "'openai:<model>' or 'openai-compatible:<model>@<base_url>'."
+    )

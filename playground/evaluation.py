@@ -93,11 +93,16 @@ class VariantResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.variant.name, "used_retrieval": self.variant.use_retrieval,
-                "config": self.variant.model_dump(mode="json"), "aggregates": self.aggregates(),
-                "cache_hits": self.cache_hits, "cache_misses": self.cache_misses,
-                "repeat_spread": self.repeat_spread(),
-                "rows": [asdict(r) | {"outcome": r.outcome} for r in self.rows]}
+        return {
+            "name": self.variant.name,
+            "used_retrieval": self.variant.use_retrieval,
+            "config": self.variant.model_dump(mode="json"),
+            "aggregates": self.aggregates(),
+            "cache_hits": self.cache_hits,
+            "cache_misses": self.cache_misses,
+            "repeat_spread": self.repeat_spread(),
+            "rows": [asdict(r) | {"outcome": r.outcome} for r in self.rows],
+        }
 
 
 @dataclass
@@ -112,17 +117,28 @@ class EvalRun:
     run_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "started_at": self.started_at, "run_id": self.run_id, "corpus": self.corpus,
-                "questions": self.questions, "question_set_hash": self.question_set_hash, "stopped": self.stopped,
-                "variants": [v.to_dict() for v in self.variants]}
+        return {
+            "version": self.version,
+            "started_at": self.started_at,
+            "run_id": self.run_id,
+            "corpus": self.corpus,
+            "questions": self.questions,
+            "question_set_hash": self.question_set_hash,
+            "stopped": self.stopped,
+            "variants": [v.to_dict() for v in self.variants],
+        }
 
     def summary_rows(self) -> list[dict[str, Any]]:
         """One flat row per variant: name, retrieval on/off, and every aggregate metric."""
-        return [{"variant": v.variant.name, "retrieval": v.variant.use_retrieval, "model": v.variant.model}
-                | v.aggregates() for v in self.variants]
+        return [
+            {"variant": v.variant.name, "retrieval": v.variant.use_retrieval, "model": v.variant.model}
+            | v.aggregates()
+            for v in self.variants
+        ]
 
 
 # --- scoring ------------------------------------------------------------------------------------------------
+
 
 def _evidence_labels(hits: Sequence[ScoredChunk], located: list[list[Span]]) -> list[str]:
     """Label each retrieved chunk with the first evidence piece it newly covers (else a unique filler).
@@ -133,7 +149,11 @@ def _evidence_labels(hits: Sequence[ScoredChunk], located: list[list[Span]]) -> 
     covered: set[int] = set()
     labels = []
     for pos, hit in enumerate(hits):
-        new = [i for i, spans in enumerate(located) if i not in covered and any(holds(hit.chunk, s) for s in spans)]
+        new = [
+            i
+            for i, spans in enumerate(located)
+            if i not in covered and any(holds(hit.chunk, s) for s in spans)
+        ]
         if new:
             covered.add(new[0])
             labels.append(f"evidence-{new[0]}")
@@ -142,46 +162,86 @@ def _evidence_labels(hits: Sequence[ScoredChunk], located: list[list[Span]]) -> 
     return labels
 
 
-def retrieval_metrics(hits: Sequence[ScoredChunk], located: list[list[Span]], k: int) -> dict[str, float | None]:
+def retrieval_metrics(
+    hits: Sequence[ScoredChunk], located: list[list[Span]], k: int
+) -> dict[str, float | None]:
     findable = {f"evidence-{i}" for i, spans in enumerate(located) if spans}
     if not findable:
         return dict.fromkeys(RETRIEVAL_METRICS)
     labels = _evidence_labels(hits[:k], located)
     relevant_flags = [any(holds(h.chunk, s) for spans in located for s in spans) for h in hits[:k]]
     found = [f"evidence-{i}" in labels for i in range(len(located)) if located[i]]
-    return {"hit@k": m.hit_at_k(labels, findable, k), "recall@k": m.recall_at_k(labels, findable, k),
-            "mrr": m.reciprocal_rank(labels, findable, k), "ndcg@k": m.ndcg_at_k(labels, findable, k),
-            "context_precision": m.context_precision(relevant_flags), "context_recall": m.context_recall(found)}
+    return {
+        "hit@k": m.hit_at_k(labels, findable, k),
+        "recall@k": m.recall_at_k(labels, findable, k),
+        "mrr": m.reciprocal_rank(labels, findable, k),
+        "ndcg@k": m.ndcg_at_k(labels, findable, k),
+        "context_precision": m.context_precision(relevant_flags),
+        "context_recall": m.context_recall(found),
+    }
 
 
-def answer_metrics(answer: str, golds: Sequence[str], embed: Callable[[list[str]], Any] | None) -> dict[str, float]:
-    scores = {"exact_match": m.exact_match(answer, golds), "token_f1": m.token_f1(answer, golds),
-              "contains": m.contains_gold(answer, golds)}
+def answer_metrics(
+    answer: str, golds: Sequence[str], embed: Callable[[list[str]], Any] | None
+) -> dict[str, float]:
+    scores = {
+        "exact_match": m.exact_match(answer, golds),
+        "token_f1": m.token_f1(answer, golds),
+        "contains": m.contains_gold(answer, golds),
+    }
     if embed is not None:
         scores["semantic_sim"] = m.semantic_similarity(answer, golds, embed)
     return scores
 
 
 def _retrieved_dicts(hits: Sequence[ScoredChunk], located: list[list[Span]]) -> list[dict[str, Any]]:
-    return [{"chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "title": h.chunk.title, "score": round(h.score, 6),
-             "rank": h.rank, "text": h.chunk.text, "holds_evidence": any(holds(h.chunk, s) for sp in located for s in sp)}
-            for h in hits]
+    return [
+        {
+            "chunk_id": h.chunk.chunk_id,
+            "doc_id": h.chunk.doc_id,
+            "title": h.chunk.title,
+            "score": round(h.score, 6),
+            "rank": h.rank,
+            "text": h.chunk.text,
+            "holds_evidence": any(holds(h.chunk, s) for sp in located for s in sp),
+        }
+        for h in hits
+    ]
 
 
-def score_result(q: Question, result: PipelineResult, located: list[list[Span]], top_k: int,
-                 embed: Callable[[list[str]], Any] | None) -> QuestionResult:
+def score_result(
+    q: Question,
+    result: PipelineResult,
+    located: list[list[Span]],
+    top_k: int,
+    embed: Callable[[list[str]], Any] | None,
+) -> QuestionResult:
     metrics: dict[str, float | None] = dict.fromkeys(ANSWER_METRICS + RETRIEVAL_METRICS)
     if result.error is None:
         metrics.update(answer_metrics(result.answer, q.answers, embed))
         if result.retrieved or located:
-            metrics.update(retrieval_metrics(result.retrieved, located, top_k) if result.retrieved
-                           else dict.fromkeys(RETRIEVAL_METRICS))
+            metrics.update(
+                retrieval_metrics(result.retrieved, located, top_k)
+                if result.retrieved
+                else dict.fromkeys(RETRIEVAL_METRICS)
+            )
     return QuestionResult(
-        qid=q.qid, question=q.question, golds=list(q.answers), answer=result.answer, raw_output=result.raw_output,
-        retrieved=_retrieved_dicts(result.retrieved, located), metrics=metrics, prompt=result.prompt.text,
-        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
-        latency_s=round(result.latency_s, 4), timings={k: round(v, 4) for k, v in result.timings.items()},
-        evidence_in_corpus=(any(located) if q.evidence else None), error=result.error, steps=result.steps)
+        qid=q.qid,
+        question=q.question,
+        golds=list(q.answers),
+        answer=result.answer,
+        raw_output=result.raw_output,
+        retrieved=_retrieved_dicts(result.retrieved, located),
+        metrics=metrics,
+        prompt=result.prompt.text,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        latency_s=round(result.latency_s, 4),
+        timings={k: round(v, 4) for k, v in result.timings.items()},
+        evidence_in_corpus=(any(located) if q.evidence else None),
+        error=result.error,
+        steps=result.steps,
+    )
 
 
 # --- running ------------------------------------------------------------------------------------------------
@@ -209,12 +269,18 @@ def _resolve_llm(source: LLMSource, name: str, settings: Settings) -> LLM:
     return source(name) if callable(source) and not hasattr(source, "chat") else source  # type: ignore[return-value]
 
 
-def prepare_pipelines(variants: Sequence[VariantConfig], corpus: Corpus | None, settings: Settings,
-                      llm: LLMSource = None, on_stage: StageCallback | None = None,
-                      caches: tuple[ResponseCache, EmbeddingCache] | None = None) -> list[Pipeline]:
+def prepare_pipelines(
+    variants: Sequence[VariantConfig],
+    corpus: Corpus | None,
+    settings: Settings,
+    llm: LLMSource = None,
+    on_stage: StageCallback | None = None,
+    caches: tuple[ResponseCache, EmbeddingCache] | None = None,
+) -> list[Pipeline]:
     """One pipeline per variant; with `caches`, its LLM and embedder answer from the cache when they can."""
     pipelines = []
     for variant in variants:
+
         def progress(done: int, total: int, name: str = variant.name) -> None:
             if on_stage:
                 on_stage(f"Indexing the corpus for '{name}'", done, total)
@@ -224,8 +290,9 @@ def prepare_pipelines(variants: Sequence[VariantConfig], corpus: Corpus | None, 
         if caches is not None:
             model = CachedLLM(model, caches[0], model_identity(variant.model, settings))
             wrap = lambda e, c=caches[1]: CachedEmbedder(e, c)  # noqa: E731
-        pipelines.append(build_pipeline(variant, corpus, settings, llm=model, on_progress=progress,
-                                        wrap_embedder=wrap))
+        pipelines.append(
+            build_pipeline(variant, corpus, settings, llm=model, on_progress=progress, wrap_embedder=wrap)
+        )
     return pipelines
 
 
@@ -246,8 +313,9 @@ def _open_caches(settings: Settings, options: RunOptions) -> tuple[ResponseCache
         return None  # an unwritable data folder: run without a cache rather than not at all
 
 
-def _start_record(options: RunOptions, run: EvalRun, corpus: Corpus | None,
-                  variants: Sequence[VariantConfig]) -> tuple[int | None, set[tuple[str, str, int]]]:
+def _start_record(
+    options: RunOptions, run: EvalRun, corpus: Corpus | None, variants: Sequence[VariantConfig]
+) -> tuple[int | None, set[tuple[str, str, int]]]:
     """Start (or resume) the run in the store; returns its id and the (variant, qid, repeat) already done."""
     store = options.store
     if store is None:
@@ -260,9 +328,14 @@ def _start_record(options: RunOptions, run: EvalRun, corpus: Corpus | None,
             for r in saved.get(result.variant.name, []):
                 result.rows.append(_row_from_dict(r))
         return options.resume_run_id, done
-    run_id = store.start_run(corpus=run.corpus, corpus_hash=corpus.content_hash if corpus else "",
-                             questions=run.questions, question_set_hash=run.question_set_hash,
-                             configs=list(variants), meta={"repeats": options.repeats})
+    run_id = store.start_run(
+        corpus=run.corpus,
+        corpus_hash=corpus.content_hash if corpus else "",
+        questions=run.questions,
+        question_set_hash=run.question_set_hash,
+        configs=list(variants),
+        meta={"repeats": options.repeats},
+    )
     return run_id, set()
 
 
@@ -271,10 +344,18 @@ def _row_from_dict(data: dict[str, Any]) -> QuestionResult:
     return QuestionResult(**{k: v for k, v in data.items() if k in fields})
 
 
-def run_evaluation(variants: Sequence[VariantConfig], corpus: Corpus | None, questions: QuestionSet,
-                   settings: Settings, *, llm: LLMSource = None, on_row: RowCallback | None = None,
-                   on_stage: StageCallback | None = None, should_stop: Callable[[], bool] | None = None,
-                   options: RunOptions | None = None) -> EvalRun:
+def run_evaluation(
+    variants: Sequence[VariantConfig],
+    corpus: Corpus | None,
+    questions: QuestionSet,
+    settings: Settings,
+    *,
+    llm: LLMSource = None,
+    on_row: RowCallback | None = None,
+    on_stage: StageCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    options: RunOptions | None = None,
+) -> EvalRun:
     """Every variant on every question (and repeat). A failing question is recorded with its error and the sweep
     goes on; with a store, each finished row is saved at once, so a killed run keeps what it finished."""
     options = options or RunOptions()
@@ -283,8 +364,12 @@ def run_evaluation(variants: Sequence[VariantConfig], corpus: Corpus | None, que
     locator = EvidenceLocator(corpus) if corpus is not None else None
     embed = _semantic_embed(settings, caches[1] if caches else None)
     results = [VariantResult(p.variant) for p in pipelines]
-    run = EvalRun(corpus=corpus.name if corpus else "", questions=questions.name,
-                  question_set_hash=questions.content_hash, variants=results)
+    run = EvalRun(
+        corpus=corpus.name if corpus else "",
+        questions=questions.name,
+        question_set_hash=questions.content_hash,
+        variants=results,
+    )
     run_id, done_before = _start_record(options, run, corpus, variants)
     run.run_id = run_id
     status = "incomplete"
@@ -292,7 +377,7 @@ def run_evaluation(variants: Sequence[VariantConfig], corpus: Corpus | None, que
         _sweep(run, pipelines, questions, locator, embed, options, done_before, on_row, should_stop, run_id)
         status = "stopped" if run.stopped else "complete"
     finally:
-        for pipeline, result in zip(pipelines, results):
+        for pipeline, result in zip(pipelines, results, strict=False):
             result.cache_hits = int(getattr(pipeline.llm, "hits", 0))
             result.cache_misses = int(getattr(pipeline.llm, "misses", 0))
         if options.store is not None and run_id is not None:
@@ -300,15 +385,24 @@ def run_evaluation(variants: Sequence[VariantConfig], corpus: Corpus | None, que
     return run
 
 
-def _sweep(run: EvalRun, pipelines: list[Pipeline], questions: QuestionSet, locator: EvidenceLocator | None,
-           embed: Callable[[list[str]], Any] | None, options: RunOptions, done_before: set[tuple[str, str, int]],
-           on_row: RowCallback | None, should_stop: Callable[[], bool] | None, run_id: int | None) -> None:
+def _sweep(
+    run: EvalRun,
+    pipelines: list[Pipeline],
+    questions: QuestionSet,
+    locator: EvidenceLocator | None,
+    embed: Callable[[list[str]], Any] | None,
+    options: RunOptions,
+    done_before: set[tuple[str, str, int]],
+    on_row: RowCallback | None,
+    should_stop: Callable[[], bool] | None,
+    run_id: int | None,
+) -> None:
     total = len(questions.questions) * len(pipelines) * options.repeats
     done = len(done_before)
     for repeat in range(options.repeats):
         for q in questions.questions:
             located = locator.locate_all(q) if locator else []
-            for pipeline, result in zip(pipelines, run.variants):
+            for pipeline, result in zip(pipelines, run.variants, strict=False):
                 if (result.variant.name, q.qid, repeat) in done_before:
                     continue
                 if should_stop and should_stop():

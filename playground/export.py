@@ -20,7 +20,18 @@ from playground.run_data import (
 )
 
 __all__ = [
-    "answers_frame", "html_report", "make_bundle", "questions_jsonl", "read_bundle", "replay_bundle",
-    "run_cache_export", "run_from_dict", "run_json", "run_to_frames", "store_run_to_dict", "summary_frame",
-    "summary_rows", "variants_yaml",
+    "answers_frame",
+    "html_report",
+    "make_bundle",
+    "questions_jsonl",
+    "read_bundle",
+    "replay_bundle",
+    "run_cache_export",
+    "run_from_dict",
+    "run_json",
+    "run_to_frames",
+    "store_run_to_dict",
+    "summary_frame",
+    "summary_rows",
+    "variants_yaml",
 ]

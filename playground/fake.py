@@ -15,8 +15,9 @@ from playground.llms import Completion, Message
 
 NOT_FOUND = "not in the documents"
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an the of to in on for is are was were what which who how when where does do did and or "
-                  "with by at from as be it its this that there".split())
+_STOP = frozenset(
+    ["a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "was", "were", "what", "which", "who", "how", "when", "where", "does", "do", "did", "and", "or", "with", "by", "at", "from", "as", "be", "it", "its", "this", "that", "there"]
+)
 
 
 def _words(text: str) -> set[str]:
@@ -50,13 +51,25 @@ class FakeLLM:
     rules: list[tuple[str, str]] = field(default_factory=list)
     calls: list[list[Message]] = field(default_factory=list)
 
-    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
-             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
         started = time.perf_counter()
         self.calls.append(messages)
         user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         reply = next((r for pattern, r in self.rules if re.search(pattern, user, re.I)), None)
         text = reply if reply is not None else _extract(user)
         prompt_tokens = sum(len(m["content"].split()) for m in messages)
-        return Completion(text=text, prompt_tokens=prompt_tokens, completion_tokens=len(text.split()),
-                          latency_s=time.perf_counter() - started, model=self.name)
+        return Completion(
+            text=text,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(text.split()),
+            latency_s=time.perf_counter() - started,
+            model=self.name,
+        )

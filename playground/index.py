@@ -8,6 +8,7 @@ manifest and is rebuilt from scratch next time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -38,8 +39,13 @@ class ScoredChunk:
 
 
 def index_key(corpus: Corpus, config: IndexConfig, embedder: Embedder) -> str:
-    parts = [corpus.content_hash, config.chunker, str(config.chunk_size), str(config.chunk_overlap),
-             embedder.identity]
+    parts = [
+        corpus.content_hash,
+        config.chunker,
+        str(config.chunk_size),
+        str(config.chunk_overlap),
+        embedder.identity,
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
@@ -57,10 +63,13 @@ def chroma_client(settings: Settings) -> Any:
             try:
                 settings.chroma_dir.mkdir(parents=True, exist_ok=True)
                 _CLIENTS[path] = chromadb.PersistentClient(
-                    path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+                    path=path, settings=chromadb.Settings(anonymized_telemetry=False)
+                )
             except (OSError, PermissionError) as err:
-                raise PlaygroundError(f"Cannot write the index folder {path} ({err}). Choose a writable data "
-                                      "folder (PLAYGROUND_DATA_DIR) or free some disk space.") from None
+                raise PlaygroundError(
+                    f"Cannot write the index folder {path} ({err}). Choose a writable data "
+                    "folder (PLAYGROUND_DATA_DIR) or free some disk space."
+                ) from None
         return _CLIENTS[path]
 
 
@@ -80,17 +89,26 @@ class VectorIndex:
     def chunk(self, chunk_id: str) -> Chunk:
         return self._by_id[chunk_id]
 
-    def search(self, query_vector: np.ndarray, k: int, categories: Sequence[str] | None = None) -> list[ScoredChunk]:
+    def search(
+        self, query_vector: np.ndarray, k: int, categories: Sequence[str] | None = None
+    ) -> list[ScoredChunk]:
         """The k nearest chunks by cosine similarity; `categories` restricts the search to those documents."""
         if not self.chunks or k < 1:
             return []
         where = None
         if categories:
             where = {"category": {"$in": list(categories)}}
-        out = self._collection.query(query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()],
-                                     n_results=min(k, len(self.chunks)), where=where, include=["distances"])
+        out = self._collection.query(
+            query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()],
+            n_results=min(k, len(self.chunks)),
+            where=where,
+            include=["distances"],
+        )
         ids, distances = out["ids"][0], out["distances"][0]
-        return [ScoredChunk(self._by_id[i], 1.0 - float(d), rank) for rank, (i, d) in enumerate(zip(ids, distances), 1)]
+        return [
+            ScoredChunk(self._by_id[i], 1.0 - float(d), rank)
+            for rank, (i, d) in enumerate(zip(ids, distances, strict=False), 1)
+        ]
 
 
 def _manifest_path(settings: Settings, key: str) -> Path:
@@ -105,8 +123,15 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:
-    return {"doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end, "title": chunk.title,
-            "source": chunk.source, "page": chunk.page if chunk.page is not None else -1, "category": chunk.category}
+    return {
+        "doc_id": chunk.doc_id,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": chunk.title,
+        "source": chunk.source,
+        "page": chunk.page if chunk.page is not None else -1,
+        "category": chunk.category,
+    }
 
 
 _INDEXES: dict[str, VectorIndex] = {}
@@ -120,15 +145,20 @@ def _open_existing(key: str, settings: Settings, embedder: Embedder) -> VectorIn
     data = json.loads(manifest.read_text(encoding="utf-8"))
     try:
         collection = chroma_client(settings).get_collection(f"ix-{key}", embedding_function=None)
-    except Exception:  # noqa: BLE001 - chromadb raises several types for a missing collection
+    except Exception:
         return None
     if collection.count() != len(data["chunks"]):
         return None
     return VectorIndex(key, [Chunk(**c) for c in data["chunks"]], collection, embedder.name)
 
 
-def get_or_build_index(corpus: Corpus, config: IndexConfig, embedder: Embedder, settings: Settings,
-                       on_progress: Progress | None = None) -> VectorIndex:
+def get_or_build_index(
+    corpus: Corpus,
+    config: IndexConfig,
+    embedder: Embedder,
+    settings: Settings,
+    on_progress: Progress | None = None,
+) -> VectorIndex:
     """Open the index for these settings, building it (with progress callbacks) when it does not exist yet."""
     if not corpus.documents:
         raise InputError("The corpus has no documents to index. Upload or pick at least one readable file.")
@@ -136,34 +166,56 @@ def get_or_build_index(corpus: Corpus, config: IndexConfig, embedder: Embedder, 
     cache_key = f"{settings.data_dir.resolve()}|{key}"
     with _BUILD_LOCK:
         if cache_key not in _INDEXES:
-            _INDEXES[cache_key] = (_open_existing(key, settings, embedder)
-                                   or _build(key, corpus, config, embedder, settings, on_progress))
+            _INDEXES[cache_key] = _open_existing(key, settings, embedder) or _build(
+                key, corpus, config, embedder, settings, on_progress
+            )
         return _INDEXES[cache_key]
 
 
-def _build(key: str, corpus: Corpus, config: IndexConfig, embedder: Embedder, settings: Settings,
-           on_progress: Progress | None) -> VectorIndex:
-    chunks = chunk_corpus(corpus.documents, chunker=config.chunker, chunk_size=config.chunk_size,
-                          chunk_overlap=config.chunk_overlap)
+def _build(
+    key: str,
+    corpus: Corpus,
+    config: IndexConfig,
+    embedder: Embedder,
+    settings: Settings,
+    on_progress: Progress | None,
+) -> VectorIndex:
+    chunks = chunk_corpus(
+        corpus.documents,
+        chunker=config.chunker,
+        chunk_size=config.chunk_size,
+        chunk_overlap=config.chunk_overlap,
+    )
     client = chroma_client(settings)
     name = f"ix-{key}"
-    try:
+    with contextlib.suppress(Exception):
         client.delete_collection(name)
-    except Exception:  # noqa: BLE001 - nothing to delete
-        pass
-    collection = client.create_collection(name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-                                          metadata={"embedder": embedder.name, "corpus": corpus.name})
+    collection = client.create_collection(
+        name,
+        embedding_function=None,
+        configuration={"hnsw": {"space": "cosine"}},
+        metadata={"embedder": embedder.name, "corpus": corpus.name},
+    )
     if on_progress:
         on_progress(0, len(chunks))
     for start in range(0, len(chunks), _BATCH):
-        batch = chunks[start:start + _BATCH]
+        batch = chunks[start : start + _BATCH]
         vectors = embedder.embed_documents([c.text for c in batch])
-        collection.add(ids=[c.chunk_id for c in batch], embeddings=vectors.tolist(),
-                       documents=[c.text for c in batch], metadatas=[_metadata(c) for c in batch])
+        collection.add(
+            ids=[c.chunk_id for c in batch],
+            embeddings=vectors.tolist(),
+            documents=[c.text for c in batch],
+            metadatas=[_metadata(c) for c in batch],
+        )
         if on_progress:
             on_progress(start + len(batch), len(chunks))
-    manifest = {"key": key, "corpus": corpus.name, "config": config.model_dump(mode="json"),
-                "embedder": embedder.identity, "chunks": [asdict(c) for c in chunks]}
+    manifest = {
+        "key": key,
+        "corpus": corpus.name,
+        "config": config.model_dump(mode="json"),
+        "embedder": embedder.identity,
+        "chunks": [asdict(c) for c in chunks],
+    }
     _write_atomic(_manifest_path(settings, key), json.dumps(manifest))
     return VectorIndex(key, chunks, collection, embedder.name)
 

@@ -98,8 +98,12 @@ class Pipeline:
         assert self.retriever is not None
         retriever = self.retriever
         hits = trace.timed("retrieve", lambda: search_all(retriever, queries, depth, categories or None))
-        trace.steps["retrieval"] = {"retriever": retriever.name, "queries": len(queries),
-                                    "candidates": len(hits), "categories": list(categories) or None}
+        trace.steps["retrieval"] = {
+            "retriever": retriever.name,
+            "queries": len(queries),
+            "candidates": len(hits),
+            "categories": list(categories) or None,
+        }
         return self._rerank(question, hits, trace), True
 
     def _classify(self, question: str, trace: Trace) -> tuple[str, ...] | None:
@@ -116,8 +120,10 @@ class Pipeline:
         if not self.variant.hyde:
             return Query(question)
         embedder = self.embedder if self.variant.retriever != "bm25" else None
-        result = trace.timed("hyde", lambda: hyde_query(question, self.llm, embedder,
-                                                        with_question=self.variant.hyde_with_question))
+        result = trace.timed(
+            "hyde",
+            lambda: hyde_query(question, self.llm, embedder, with_question=self.variant.hyde_with_question),
+        )
         trace.steps["hyde_passage"] = result.passage
         trace.steps["hyde"] = result.step()
         return result.query
@@ -150,18 +156,29 @@ class Pipeline:
         trace = Trace()
         hits, with_context = self._retrieve(question, trace)
         context = format_context([(h.chunk.title, h.chunk.text) for h in hits]) if with_context else None
-        routed = self.variant if with_context or not self.variant.use_retrieval else \
-            self.variant.model_copy(update={"use_retrieval": False})
+        routed = (
+            self.variant
+            if with_context or not self.variant.use_retrieval
+            else self.variant.model_copy(update={"use_retrieval": False})
+        )
         prompt = build_prompt(routed, question, context)
-        completion = self.llm.chat(prompt.messages, temperature=self.variant.temperature,
-                                   max_tokens=self.variant.max_tokens)
+        completion = self.llm.chat(
+            prompt.messages, temperature=self.variant.temperature, max_tokens=self.variant.max_tokens
+        )
         trace.timings["generate"] = completion.latency_s
         answer = extract_answer(completion.text, self.variant.think_step_by_step)
         answer = self._check(question, answer, hits, trace)
-        return PipelineResult(question=question, answer=answer, raw_output=completion.text,
-                              retrieved=tuple(hits), prompt=prompt, prompt_tokens=completion.prompt_tokens,
-                              completion_tokens=completion.completion_tokens, timings=trace.timings,
-                              steps=trace.steps)
+        return PipelineResult(
+            question=question,
+            answer=answer,
+            raw_output=completion.text,
+            retrieved=tuple(hits),
+            prompt=prompt,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            timings=trace.timings,
+            steps=trace.steps,
+        )
 
     def run_safely(self, question: str) -> PipelineResult:
         """Like `run`, but a failure becomes a result with `error` set, so a sweep can go on."""
@@ -172,9 +189,15 @@ class Pipeline:
             return PipelineResult(question, "", "", (), prompt, 0, 0, {}, error=str(err))
 
 
-def build_pipeline(variant: VariantConfig, corpus: Corpus | None, settings: Settings, *,
-                   llm: LLM | None = None, on_progress: Progress | None = None,
-                   wrap_embedder: Callable[[Embedder], Embedder] | None = None) -> Pipeline:
+def build_pipeline(
+    variant: VariantConfig,
+    corpus: Corpus | None,
+    settings: Settings,
+    *,
+    llm: LLM | None = None,
+    on_progress: Progress | None = None,
+    wrap_embedder: Callable[[Embedder], Embedder] | None = None,
+) -> Pipeline:
     """Resolve the model, and for retrieval variants the embedder and index (building it if needed).
 
     `wrap_embedder` (e.g. a cache) wraps the embedder before the index and the retriever see it.
@@ -183,8 +206,9 @@ def build_pipeline(variant: VariantConfig, corpus: Corpus | None, settings: Sett
     if not variant.use_retrieval:
         return Pipeline(variant, model)
     if corpus is None:
-        raise InputError(f"Variant '{variant.name}' uses retrieval but no corpus is loaded. "
-                         "Pick or upload a corpus.")
+        raise InputError(
+            f"Variant '{variant.name}' uses retrieval but no corpus is loaded. Pick or upload a corpus."
+        )
     embedder = get_embedder(variant.index.embedder, settings)
     if wrap_embedder is not None:
         embedder = wrap_embedder(embedder)

@@ -24,8 +24,10 @@ DEFAULT_RAG_SYSTEM = (
 )
 DEFAULT_TEMPLATE = "Question: {question}"
 DEFAULT_RAG_TEMPLATE = "Context:\n{context}\n\nQuestion: {question}"
-STEP_BY_STEP = ("Think step by step: first write your reasoning in a few short sentences, then finish with a "
-                "last line of the form 'Answer: <the answer>'.")
+STEP_BY_STEP = (
+    "Think step by step: first write your reasoning in a few short sentences, then finish with a "
+    "last line of the form 'Answer: <the answer>'."
+)
 
 
 def template_fields(template: str) -> list[str]:
@@ -33,15 +35,18 @@ def template_fields(template: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as err:
-        raise ConfigError(f"The prompt template has unbalanced braces ({err}). Write {{{{ and }}}} for a literal "
-                          "brace.") from None
+        raise ConfigError(
+            f"The prompt template has unbalanced braces ({err}). Write {{{{ and }}}} for a literal brace."
+        ) from None
     names = []
     for _, field, _, _ in parsed:
         if field is None:
             continue
         if not field.isidentifier():
-            raise ConfigError(f"The prompt template uses '{{{field}}}'; only simple names such as {{question}} are "
-                              "allowed. Write {{ and }} for a literal brace.")
+            raise ConfigError(
+                f"The prompt template uses '{{{field}}}'; only simple names such as {{question}} are "
+                "allowed. Write {{ and }} for a literal brace."
+            )
         names.append(field)
     return names
 
@@ -51,8 +56,10 @@ def render_template(template: str, values: dict[str, str]) -> str:
     for name in template_fields(template):
         if name not in values:
             known = ", ".join("{" + k + "}" for k in values)
-            raise ConfigError(f"The prompt template uses {{{name}}}, which is not defined. Available: {known}. "
-                              "Add it under 'variables' or remove it from the template.")
+            raise ConfigError(
+                f"The prompt template uses {{{name}}}, which is not defined. Available: {known}. "
+                "Add it under 'variables' or remove it from the template."
+            )
     return template.format_map(values)
 
 

@@ -76,8 +76,14 @@ def _evidence(value: Any) -> tuple[Evidence, ...]:
     out = []
     for item in items:
         if isinstance(item, dict):
-            out.append(Evidence(quote=str(item.get("quote", "")), doc_id=str(item.get("doc_id", "")),
-                                start=item.get("start"), end=item.get("end")))
+            out.append(
+                Evidence(
+                    quote=str(item.get("quote", "")),
+                    doc_id=str(item.get("doc_id", "")),
+                    start=item.get("start"),
+                    end=item.get("end"),
+                )
+            )
         elif str(item).strip():
             out.append(Evidence(quote=str(item)))
     return tuple(out)
@@ -90,11 +96,18 @@ def _question(row: dict[str, Any], number: int, warnings: list[str]) -> Question
         warnings.append(f"row {number}: empty question, skipped")
         return None
     if not answers:
-        warnings.append(f"row {number}: no gold answer, skipped (use \"{NOT_FOUND}\" for unanswerable questions)")
+        warnings.append(
+            f'row {number}: no gold answer, skipped (use "{NOT_FOUND}" for unanswerable questions)'
+        )
         return None
-    return Question(qid=str(row.get("id") or row.get("qid") or f"q{number}"), question=text, answers=tuple(answers),
-                    evidence=_evidence(row.get("evidence")), qtype=str(row.get("type") or "single"),
-                    category=str(row.get("category") or ""))
+    return Question(
+        qid=str(row.get("id") or row.get("qid") or f"q{number}"),
+        question=text,
+        answers=tuple(answers),
+        evidence=_evidence(row.get("evidence")),
+        qtype=str(row.get("type") or "single"),
+        category=str(row.get("category") or ""),
+    )
 
 
 def _rows_from_jsonl(text: str, name: str) -> list[dict[str, Any]]:
@@ -109,7 +122,9 @@ def _rows_from_jsonl(text: str, name: str) -> list[dict[str, Any]]:
             continue
         rows.append(value if isinstance(value, dict) else {"_bad": number})
     if bad and not rows:
-        raise InputError(f"{name}: no line is valid JSON (first bad line: {bad[0]}). Each line must be one JSON object.")
+        raise InputError(
+            f"{name}: no line is valid JSON (first bad line: {bad[0]}). Each line must be one JSON object."
+        )
     return rows + [{"_bad": n} for n in bad]
 
 
@@ -124,8 +139,10 @@ def _check_columns(rows: list[dict[str, Any]], name: str) -> None:
         missing.append("answers")
     if missing:
         found = ", ".join(sorted(columns)) or "none"
-        raise InputError(f"{name} is missing the column(s) {', '.join(missing)} (found: {found}). A question set "
-                         "needs 'question' and 'answers' (several golds separated by '|'), optionally 'evidence'.")
+        raise InputError(
+            f"{name} is missing the column(s) {', '.join(missing)} (found: {found}). A question set "
+            "needs 'question' and 'answers' (several golds separated by '|'), optionally 'evidence'."
+        )
 
 
 def parse_questions(name: str, data: bytes) -> QuestionSet:
@@ -154,7 +171,9 @@ def parse_questions(name: str, data: bytes) -> QuestionSet:
         questions.append(q)
     if not questions:
         raise InputError(f"{name} has no usable question. " + "; ".join(warnings[:3]))
-    return QuestionSet(Path(name).stem, tuple(questions), tuple(warnings), hashlib.sha256(data).hexdigest()[:16])
+    return QuestionSet(
+        Path(name).stem, tuple(questions), tuple(warnings), hashlib.sha256(data).hexdigest()[:16]
+    )
 
 
 def load_questions(path: Path) -> QuestionSet:
@@ -166,6 +185,7 @@ def load_questions(path: Path) -> QuestionSet:
 
 
 # --- locating evidence --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Span:

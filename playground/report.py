@@ -50,8 +50,10 @@ def _cell(value: Any) -> str:
 def table(frame: pd.DataFrame) -> str:
     """A DataFrame as an escaped HTML table."""
     head = "".join(f"<th>{esc(c)}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>"
-                   for row in frame.astype(object).itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>"
+        for row in frame.astype(object).itertuples(index=False)
+    )
     return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
 
 
@@ -72,22 +74,35 @@ def _section(title: str, *parts: str) -> str:
 
 def _figures(figures: Sequence[go.Figure]) -> list[str]:
     """Each figure's div; plotly.js is inlined once, with the first."""
-    return [fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False,
-                        config={"displaylogo": False, "responsive": True})
-            for i, fig in enumerate(figures)]
+    return [
+        fig.to_html(
+            full_html=False,
+            include_plotlyjs="inline" if i == 0 else False,
+            config={"displaylogo": False, "responsive": True},
+        )
+        for i, fig in enumerate(figures)
+    ]
 
 
 def _metadata(run: Mapping[str, Any]) -> str:
     answered = sum(len(v.get("rows") or []) for v in run.get("variants") or [])
     status = run.get("status") or ("stopped" if run.get("stopped") else "complete")
-    facts = [("Started", run.get("started_at")), ("Status", status),
-             ("Corpus", run.get("corpus") or "no corpus"), ("Question set", run.get("questions")),
-             ("Question set hash", run.get("question_set_hash")),
-             ("Variants", len(run.get("variants") or [])), ("Answers", answered),
-             ("Playground version", run.get("version"))]
+    facts = [
+        ("Started", run.get("started_at")),
+        ("Status", status),
+        ("Corpus", run.get("corpus") or "no corpus"),
+        ("Question set", run.get("questions")),
+        ("Question set hash", run.get("question_set_hash")),
+        ("Variants", len(run.get("variants") or [])),
+        ("Answers", answered),
+        ("Playground version", run.get("version")),
+    ]
     items = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in facts if v not in (None, ""))
-    note = ('<p class="warn">This run did not finish: the scores use only the answers that were saved.</p>'
-            if run.get("stopped") else "")
+    note = (
+        '<p class="warn">This run did not finish: the scores use only the answers that were saved.</p>'
+        if run.get("stopped")
+        else ""
+    )
     return f"<table>{items}</table>{note}"
 
 
@@ -96,11 +111,25 @@ def comparisons_frame(run: Mapping[str, Any], metric: str = PRIMARY_METRIC) -> p
     variants = list(run.get("variants") or [])
     records = []
     for other in variants[1:]:
-        c = stats.compare_variants(variants[0]["rows"], other["rows"], metric, name_a=variants[0]["name"],
-                                   name_b=other["name"])
-        records.append({"variant": c.name_b, "against": c.name_a, "verdict": c.verdict, "questions": c.n,
-                        "wins": c.wins, "losses": c.losses, "ties": c.ties, "difference": c.diff,
-                        "95% low": c.ci[0], "95% high": c.ci[1], "p-value": c.p_value, "test": c.test})
+        c = stats.compare_variants(
+            variants[0]["rows"], other["rows"], metric, name_a=variants[0]["name"], name_b=other["name"]
+        )
+        records.append(
+            {
+                "variant": c.name_b,
+                "against": c.name_a,
+                "verdict": c.verdict,
+                "questions": c.n,
+                "wins": c.wins,
+                "losses": c.losses,
+                "ties": c.ties,
+                "difference": c.diff,
+                "95% low": c.ci[0],
+                "95% high": c.ci[1],
+                "p-value": c.p_value,
+                "test": c.test,
+            }
+        )
     return pd.DataFrame(records)
 
 
@@ -108,8 +137,11 @@ def _advice_html(advice: Iterable[diagnosis.Advice]) -> str:
     items = []
     for a in advice:
         tries = "".join(f"<li>{esc(t)}</li>" for t in a.techniques)
-        items.append(f"<li><b>{esc(a.title)}</b>: {esc(a.why)}<br><span class='meta'>{esc(a.evidence)}</span>"
-                     + (f"<ul>{tries}</ul>" if tries else "") + "</li>")
+        items.append(
+            f"<li><b>{esc(a.title)}</b>: {esc(a.why)}<br><span class='meta'>{esc(a.evidence)}</span>"
+            + (f"<ul>{tries}</ul>" if tries else "")
+            + "</li>"
+        )
     return f"<ul>{''.join(items)}</ul>" if items else "<p>No advice: no failure class stands out.</p>"
 
 
@@ -118,8 +150,11 @@ def _diagnosis_html(run: Mapping[str, Any]) -> str:
     for variant in run.get("variants") or []:
         d = diagnosis.diagnose(variant)
         counts = pd.DataFrame([{"outcome": k, "questions": n} for k, n in d.counts.items() if n])
-        parts.append(f"<h3>{esc(d.variant)}</h3>" + (table(counts) if len(counts) else "<p>No answers.</p>")
-                     + _advice_html(d.advice))
+        parts.append(
+            f"<h3>{esc(d.variant)}</h3>"
+            + (table(counts) if len(counts) else "<p>No answers.</p>")
+            + _advice_html(d.advice)
+        )
     return "".join(parts)
 
 
@@ -132,28 +167,37 @@ def _journey_html(run: Mapping[str, Any]) -> tuple[go.Figure, str]:
 def _chunks_html(chunks: Sequence[Mapping[str, Any]]) -> str:
     if not chunks:
         return ""
-    boxes = "".join(f"<p class='meta'>#{i} · {esc(c.get('doc_id'))} · score {esc(c.get('score'))}"
-                    f"{' · holds the gold evidence' if c.get('holds_evidence') else ''}</p>"
-                    f"<pre>{esc(c.get('text'))}</pre>" for i, c in enumerate(chunks, start=1))
+    boxes = "".join(
+        f"<p class='meta'>#{i} · {esc(c.get('doc_id'))} · score {esc(c.get('score'))}"
+        f"{' · holds the gold evidence' if c.get('holds_evidence') else ''}</p>"
+        f"<pre>{esc(c.get('text'))}</pre>"
+        for i, c in enumerate(chunks, start=1)
+    )
     return f"<details><summary>{len(chunks)} retrieved chunks</summary>{boxes}</details>"
 
 
 def _answer_row(variant: str, row: Mapping[str, Any]) -> str:
     metrics = row.get("metrics") or {}
-    cells = [esc(row.get("qid")), esc(variant), esc(row.get("question")),
-             esc(" | ".join(row.get("golds") or [])),
-             f"<pre>{esc(row.get('answer'))}</pre>{_chunks_html(row.get('retrieved') or [])}",
-             esc(row.get("outcome")), *(esc("" if metrics.get(m) is None else f"{metrics[m]:.2f}")
-                                        for m in _ANSWER_METRICS),
-             esc(row.get("error") or "")]
+    cells = [
+        esc(row.get("qid")),
+        esc(variant),
+        esc(row.get("question")),
+        esc(" | ".join(row.get("golds") or [])),
+        f"<pre>{esc(row.get('answer'))}</pre>{_chunks_html(row.get('retrieved') or [])}",
+        esc(row.get("outcome")),
+        *(esc("" if metrics.get(m) is None else f"{metrics[m]:.2f}") for m in _ANSWER_METRICS),
+        esc(row.get("error") or ""),
+    ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
 def _answers_html(run: Mapping[str, Any]) -> str:
     head = ("question", "variant", "question text", "gold", "answer", "outcome", *_ANSWER_METRICS, "error")
     rows = "".join(_answer_row(v["name"], r) for v in run.get("variants") or [] for r in v.get("rows") or [])
-    return (f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    return (
+        f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
@@ -161,21 +205,36 @@ def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
     safe = escaped(dict(run))  # the charts take labels as plotly pseudo-HTML: escape what goes in
     rows = summary_rows(safe)
     journey_fig, journey_text = _journey_html(safe)
-    figures = _figures([charts.accuracy_chart(rows), charts.retrieval_chart(rows), charts.cost_chart(rows),
-                        charts.outcome_matrix(run_from_dict(safe)), journey_fig])
+    figures = _figures(
+        [
+            charts.accuracy_chart(rows),
+            charts.retrieval_chart(rows),
+            charts.cost_chart(rows),
+            charts.outcome_matrix(run_from_dict(safe)),
+            journey_fig,
+        ]
+    )
     title = title or f"LLM playground run of {run.get('started_at', '')}"
     variants = run.get("variants") or []
     first = esc(variants[0]["name"]) if variants else ""
-    body = "".join([
-        f"<h1>{esc(title)}</h1>", _metadata(run),
-        _section("Summary", table(summary_frame(run))),
-        _section("Charts", f"<div class='grid'>{''.join(f'<div>{f}</div>' for f in figures[:4])}</div>"),
-        _section("Optimisation journey", figures[4], journey_text),
-        _section("Compared with the first variant", f"<p class='meta'>Paired on the same questions, "
-                 f"against {first}.</p>", table(comparisons_frame(run))),
-        _section("Diagnosis and advice", _diagnosis_html(run)),
-        _section("Every answer", _answers_html(run)),
-    ])
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}</style>"
-            f"</head><body>{body}</body></html>")
+    body = "".join(
+        [
+            f"<h1>{esc(title)}</h1>",
+            _metadata(run),
+            _section("Summary", table(summary_frame(run))),
+            _section("Charts", f"<div class='grid'>{''.join(f'<div>{f}</div>' for f in figures[:4])}</div>"),
+            _section("Optimisation journey", figures[4], journey_text),
+            _section(
+                "Compared with the first variant",
+                f"<p class='meta'>Paired on the same questions, against {first}.</p>",
+                table(comparisons_frame(run)),
+            ),
+            _section("Diagnosis and advice", _diagnosis_html(run)),
+            _section("Every answer", _answers_html(run)),
+        ]
+    )
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}</style>"
+        f"</head><body>{body}</body></html>"
+    )

@@ -132,13 +132,15 @@ def bench_rerank(run: _Run) -> Ranked:
         hits = retriever.search(Query(question), DEPTH)
         result = llm_rerank(question, hits[:n], llm, top_k=n)
         ranked[qid] = ids_of(result.hits) + ids_of(hits[n:])
-        rows.append({"qid": qid, "before": ids_of(hits[:10]), "after": ranked[qid][:10],
-                     "method": result.method})
+        rows.append(
+            {"qid": qid, "before": ids_of(hits[:10]), "after": ranked[qid][:10], "method": result.method}
+        )
         run.progress("reranking", i, len(run.qids))
     run.timings["rerank_s"] = elapsed(started)
     run.extra["per_query"] = rows
-    run.extra["baseline"] = score_run(_search(run, retriever, _text_queries(run), "baseline_search"),
-                                      run.data.qrels) | {"retriever": "bm25"}
+    run.extra["baseline"] = score_run(
+        _search(run, retriever, _text_queries(run), "baseline_search"), run.data.qrels
+    ) | {"retriever": "bm25"}
     return ranked
 
 
@@ -161,12 +163,21 @@ def bench_hyde(run: _Run) -> Ranked:
 
 
 BENCHES: dict[str, Callable[[_Run], Ranked]] = {
-    "bm25": bench_bm25, "dense": bench_dense, "hybrid": bench_hybrid,
-    "rerank": bench_rerank, "hyde": bench_hyde}
+    "bm25": bench_bm25,
+    "dense": bench_dense,
+    "hybrid": bench_hybrid,
+    "rerank": bench_rerank,
+    "hyde": bench_hyde,
+}
 
 
-def run_retrieval_bench(folder: Path, options: BenchOptions, settings: Settings,
-                        on_progress: Progress | None = None, llm: LLM | None = None) -> dict[str, Any]:
+def run_retrieval_bench(
+    folder: Path,
+    options: BenchOptions,
+    settings: Settings,
+    on_progress: Progress | None = None,
+    llm: LLM | None = None,
+) -> dict[str, Any]:
     """Metrics, timings and (under `per_query`) what the LLM did for each query. `llm` overrides the model."""
     started = time.perf_counter()
     data = load_beir(folder)
@@ -174,5 +185,11 @@ def run_retrieval_bench(folder: Path, options: BenchOptions, settings: Settings,
     run.timings["load_s"] = elapsed(started)
     ranked = BENCHES[options.retriever](run)
     run.timings["total_s"] = elapsed(started)
-    return {"dataset": data.name, "retriever": options.retriever, **score_run(ranked, data.qrels),
-            "n_documents": len(data.passages), "timings": run.timings, **run.extra}
+    return {
+        "dataset": data.name,
+        "retriever": options.retriever,
+        **score_run(ranked, data.qrels),
+        "n_documents": len(data.passages),
+        "timings": run.timings,
+        **run.extra,
+    }

@@ -34,8 +34,9 @@ class SearchableIndex(Protocol):
     key: str
     chunks: list[Chunk]
 
-    def search(self, query_vector: np.ndarray, k: int, categories: Sequence[str] | None = None
-               ) -> list[ScoredChunk]: ...
+    def search(
+        self, query_vector: np.ndarray, k: int, categories: Sequence[str] | None = None
+    ) -> list[ScoredChunk]: ...
 
 
 class Retriever(Protocol):
@@ -136,8 +137,9 @@ def make_retriever(name: str, index: SearchableIndex, embedder: Embedder | None)
     return HybridRetriever(dense, BM25Retriever(index)) if name == "hybrid" else dense
 
 
-def search_all(retriever: Retriever, queries: Sequence[Query], k: int,
-               categories: Sequence[str] | None = None) -> list[ScoredChunk]:
+def search_all(
+    retriever: Retriever, queries: Sequence[Query], k: int, categories: Sequence[str] | None = None
+) -> list[ScoredChunk]:
     """Search with every query; several result lists are fused by RRF (query expansion)."""
     lists = [retriever.search(q, k, categories) for q in queries]
     return fuse(lists, k)

@@ -31,18 +31,24 @@ def explain(err: BaseException, path: Path) -> str:
     text = str(err).lower()
     code = err.errno if isinstance(err, OSError) else None
     if code == errno.ENOSPC or "disk is full" in text:
-        return (f"The disk holding {path} is full, so the last change was not saved (everything saved before "
-                "is intact). Free some space and try again.")
+        return (
+            f"The disk holding {path} is full, so the last change was not saved (everything saved before "
+            "is intact). Free some space and try again."
+        )
     folder_locked = path.parent.is_dir() and not os.access(path.parent, os.W_OK)
     if code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or folder_locked:
-        return (f"{path} is in a read-only folder, so nothing was saved. Make the data folder writable, or "
-                "start the playground with PLAYGROUND_DATA_DIR set to a writable folder.")
+        return (
+            f"{path} is in a read-only folder, so nothing was saved. Make the data folder writable, or "
+            "start the playground with PLAYGROUND_DATA_DIR set to a writable folder."
+        )
     if "not a database" in text or "malformed" in text:
         return f"{path} is damaged. Move it aside (a fresh one is created on the next start) and try again."
     if "locked" in text or "busy" in text:
         return f"{path} is held too long by another process. Wait for it to finish and try again."
-    return (f"Cannot use {path} ({err}). Check that the data folder exists and is writable, or set "
-            "PLAYGROUND_DATA_DIR to another folder.")
+    return (
+        f"Cannot use {path} ({err}). Check that the data folder exists and is writable, or set "
+        "PLAYGROUND_DATA_DIR to another folder."
+    )
 
 
 class Database:
@@ -53,8 +59,9 @@ class Database:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                         check_same_thread=False)
+            self._conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", *pragmas):
                 self._conn.execute(f"PRAGMA {pragma}")
         except (OSError, sqlite3.Error) as err:

@@ -69,8 +69,9 @@ def paired_outcomes(a: Values, b: Values) -> dict[str, int]:
     return {"wins": wins, "losses": losses, "ties": int(diff.size) - wins - losses}
 
 
-def paired_bootstrap_diff(a: Values, b: Values, confidence: float = CONFIDENCE,
-                          n_resamples: int = N_RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
+def paired_bootstrap_diff(
+    a: Values, b: Values, confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES, seed: int = 0
+) -> tuple[float, float, float]:
     """(mean of B - A, low, high): percentile bootstrap over questions, as scipy.stats.bootstrap does."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
@@ -120,8 +121,13 @@ def paired_test(a: Values, b: Values) -> dict[str, Any]:
         return {"test": NO_TEST, "p_value": 1.0, "statistic": 0.0, "n": 0}
     if is_binary(xa) and is_binary(xb):
         b_only, a_only = int(np.sum((xb == 1) & (xa == 0))), int(np.sum((xa == 1) & (xb == 0)))
-        return {"test": MCNEMAR, "p_value": mcnemar_exact(b_only, a_only), "statistic": float(b_only),
-                "n": int(xa.size), "discordant": b_only + a_only}
+        return {
+            "test": MCNEMAR,
+            "p_value": mcnemar_exact(b_only, a_only),
+            "statistic": float(b_only),
+            "n": int(xa.size),
+            "discordant": b_only + a_only,
+        }
     statistic, p_value = _wilcoxon(xb - xa)
     return {"test": WILCOXON, "p_value": p_value, "statistic": statistic, "n": int(xa.size)}
 
@@ -174,36 +180,74 @@ def verdict_text(c: Comparison, points: bool, confidence: float = CONFIDENCE) ->
         better, worse = (c.name_b, c.name_a) if c.diff > 0 else (c.name_a, c.name_b)
         return f"{better} is better than {worse} by {size} ({interval}, p={c.p_value:.2g}, {c.n} questions)."
     zero = "includes zero" if c.ci[0] <= 0 <= c.ci[1] else "barely excludes zero but the test disagrees"
-    return (f"The difference ({_fmt(c.diff, points)}{unit}) is within noise on {c.n} questions: the "
-            f"{interval.replace(' CI', ' interval')} {zero} (p={c.p_value:.2g}).")
+    return (
+        f"The difference ({_fmt(c.diff, points)}{unit}) is within noise on {c.n} questions: the "
+        f"{interval.replace(' CI', ' interval')} {zero} (p={c.p_value:.2g})."
+    )
 
 
-def compare_values(a: Values, b: Values, metric: str = "contains", *, name_a: str = "A", name_b: str = "B",
-                   confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES,
-                   seed: int = 0) -> Comparison:
+def compare_values(
+    a: Values,
+    b: Values,
+    metric: str = "contains",
+    *,
+    name_a: str = "A",
+    name_b: str = "B",
+    confidence: float = CONFIDENCE,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
     """Compare two aligned per-question score lists (None entries dropped pairwise)."""
     xa, xb = (x.tolist() for x in paired_arrays(a, b))
     diff, low, high = paired_bootstrap_diff(xa, xb, confidence, n_resamples, seed)
     test, counts = paired_test(xa, xb), paired_outcomes(xa, xb)
     significant = bool(len(xa) > 1 and test["p_value"] < ALPHA and (low > 0 or high < 0))
-    draft = Comparison(name_a, name_b, metric, len(xa), m.mean(xa), m.mean(xb), diff, (low, high),
-                       float(test["p_value"]), str(test["test"]), counts["wins"], counts["losses"],
-                       counts["ties"], significant, "")
+    draft = Comparison(
+        name_a,
+        name_b,
+        metric,
+        len(xa),
+        m.mean(xa),
+        m.mean(xb),
+        diff,
+        (low, high),
+        float(test["p_value"]),
+        str(test["test"]),
+        counts["wins"],
+        counts["losses"],
+        counts["ties"],
+        significant,
+        "",
+    )
     points = all(0.0 <= v <= 1.0 for v in xa + xb)
     return replace(draft, verdict=verdict_text(draft, points, confidence))
 
 
-def compare_variants(a_rows: Iterable[Any], b_rows: Iterable[Any], metric: str = "contains", *,
-                     name_a: str = "A", name_b: str = "B", confidence: float = CONFIDENCE,
-                     n_resamples: int = N_RESAMPLES, seed: int = 0) -> Comparison:
+def compare_variants(
+    a_rows: Iterable[Any],
+    b_rows: Iterable[Any],
+    metric: str = "contains",
+    *,
+    name_a: str = "A",
+    name_b: str = "B",
+    confidence: float = CONFIDENCE,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
     """Compare two variants' result rows (objects or dicts) on the questions both answered without error."""
     a, b = _aligned(a_rows, b_rows, metric)
-    return compare_values(a, b, metric, name_a=name_a, name_b=name_b, confidence=confidence,
-                          n_resamples=n_resamples, seed=seed)
+    return compare_values(
+        a, b, metric, name_a=name_a, name_b=name_b, confidence=confidence, n_resamples=n_resamples, seed=seed
+    )
 
 
-def metric_cis(rows: Sequence[Any], names: Iterable[str], confidence: float = CONFIDENCE,
-               n_resamples: int = 2000, seed: int = 0) -> dict[str, tuple[float, float] | None]:
+def metric_cis(
+    rows: Sequence[Any],
+    names: Iterable[str],
+    confidence: float = CONFIDENCE,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, tuple[float, float] | None]:
     """Bootstrap interval of the mean of every named metric over the rows (None when no row has it)."""
     out: dict[str, tuple[float, float] | None] = {}
     for name in names:
@@ -218,5 +262,10 @@ def repeat_spread(values_per_repeat: Sequence[Sequence[float | None]]) -> dict[s
     if means.size == 0:
         return {"n_repeats": 0.0, "mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0}
     std = float(means.std(ddof=1)) if means.size > 1 else 0.0
-    return {"n_repeats": float(means.size), "mean": float(means.mean()), "std": std,
-            "min": float(means.min()), "max": float(means.max())}
+    return {
+        "n_repeats": float(means.size),
+        "mean": float(means.mean()),
+        "std": std,
+        "min": float(means.min()),
+        "max": float(means.max()),
+    }

@@ -51,8 +51,17 @@ _SCHEMA = (
         row TEXT NOT NULL,
         PRIMARY KEY (run_id, variant, qid, repeat_index))""",
 )
-_RUN_COLUMNS = ("id", "created_at", "finished_at", "status", "corpus", "corpus_hash", "questions",
-                "question_set_hash", "version")
+_RUN_COLUMNS = (
+    "id",
+    "created_at",
+    "finished_at",
+    "status",
+    "corpus",
+    "corpus_hash",
+    "questions",
+    "question_set_hash",
+    "version",
+)
 
 
 def store_path(settings: Settings) -> Path:
@@ -115,19 +124,41 @@ class ExperimentStore:
         path = store_path(where) if isinstance(where, Settings) else Path(where)
         self.db = Database(path, _SCHEMA, pragmas=("foreign_keys=ON",))
 
-    def start_run(self, *, corpus: str, corpus_hash: str, questions: str, question_set_hash: str,
-                  configs: Sequence[Any], index_keys: Mapping[str, str] | None = None,
-                  version: str = __version__, meta: Mapping[str, Any] | None = None) -> int:
+    def start_run(
+        self,
+        *,
+        corpus: str,
+        corpus_hash: str,
+        questions: str,
+        question_set_hash: str,
+        configs: Sequence[Any],
+        index_keys: Mapping[str, str] | None = None,
+        version: str = __version__,
+        meta: Mapping[str, Any] | None = None,
+    ) -> int:
         """Record a new run as 'running' and return its id; configs are VariantConfigs or their dicts."""
         keys = dict(index_keys) if index_keys is not None else _index_keys(configs)
-        values = (_now(), socket.gethostname(), os.getpid(), PROCESS_TOKEN, corpus, corpus_hash, _dumps(keys),
-                  questions, question_set_hash, version, _dumps([_config_dict(c) for c in configs]),
-                  _dumps(dict(meta or {})))
+        values = (
+            _now(),
+            socket.gethostname(),
+            os.getpid(),
+            PROCESS_TOKEN,
+            corpus,
+            corpus_hash,
+            _dumps(keys),
+            questions,
+            question_set_hash,
+            version,
+            _dumps([_config_dict(c) for c in configs]),
+            _dumps(dict(meta or {})),
+        )
         with self.db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO runs (created_at, status, host, pid, process_token, corpus, corpus_hash, "
                 "index_keys, questions, question_set_hash, version, configs, meta) "
-                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
             return int(cursor.lastrowid or 0)
 
     def add_row(self, run_id: int, variant_name: str, row: Any, repeat: int = 0) -> None:
@@ -135,8 +166,10 @@ class ExperimentStore:
         data = dataclasses.asdict(row) if dataclasses.is_dataclass(row) and not isinstance(row, type) else row
         text = _dumps(data)
         with self.db.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO run_rows VALUES (?, ?, ?, ?, ?, ?)",
-                         (run_id, variant_name, str(data["qid"]), repeat, _now(), text))
+            conn.execute(
+                "INSERT OR REPLACE INTO run_rows VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, variant_name, str(data["qid"]), repeat, _now(), text),
+            )
 
     def finish_run(self, run_id: int, status: str = "complete") -> None:
         """Close a run as 'complete', 'stopped' (by the user) or 'incomplete'."""
@@ -149,18 +182,24 @@ class ExperimentStore:
         """Mark a run 'running' again in this process; returns the (variant, qid) pairs already done."""
         self._require(run_id)
         with self.db.transaction() as conn:
-            conn.execute("UPDATE runs SET status = 'running', finished_at = NULL, host = ?, pid = ?, "
-                         "process_token = ? WHERE id = ?", (socket.gethostname(), os.getpid(), PROCESS_TOKEN,
-                                                             run_id))
+            conn.execute(
+                "UPDATE runs SET status = 'running', finished_at = NULL, host = ?, pid = ?, "
+                "process_token = ? WHERE id = ?",
+                (socket.gethostname(), os.getpid(), PROCESS_TOKEN, run_id),
+            )
         return self.done_keys(run_id)
 
     def list_runs(self) -> list[dict[str, Any]]:
         """Every run, newest first, with its variant names and the number of saved rows."""
         rows = self.db.query(
             f"SELECT {', '.join('r.' + c for c in _RUN_COLUMNS)}, r.configs, "
-            "(SELECT COUNT(*) FROM run_rows WHERE run_id = r.id) FROM runs r ORDER BY r.id DESC")
-        return [dict(zip(_RUN_COLUMNS, r[:-2], strict=True))
-                | {"variants": [c.get("name") for c in json.loads(r[-2])], "rows": int(r[-1])} for r in rows]
+            "(SELECT COUNT(*) FROM run_rows WHERE run_id = r.id) FROM runs r ORDER BY r.id DESC"
+        )
+        return [
+            dict(zip(_RUN_COLUMNS, r[:-2], strict=True))
+            | {"variants": [c.get("name") for c in json.loads(r[-2])], "rows": int(r[-1])}
+            for r in rows
+        ]
 
     def _require(self, run_id: int) -> tuple[Any, ...]:
         columns = ", ".join((*_RUN_COLUMNS, "index_keys", "configs", "meta"))
@@ -177,7 +216,8 @@ class ExperimentStore:
         run |= {"index_keys": json.loads(record[-3]), "configs": configs, "meta": json.loads(record[-1])}
         grouped: dict[str, list[dict[str, Any]]] = {c.get("name"): [] for c in configs}
         for variant, repeat, text in self.db.query(
-                "SELECT variant, repeat_index, row FROM run_rows WHERE run_id = ? ORDER BY rowid", (run_id,)):
+            "SELECT variant, repeat_index, row FROM run_rows WHERE run_id = ? ORDER BY rowid", (run_id,)
+        ):
             grouped.setdefault(variant, []).append(json.loads(text) | {"repeat": repeat})
         return run | {"rows": grouped}
 
@@ -194,8 +234,10 @@ class ExperimentStore:
         dead = [int(run_id) for run_id, host, pid, token in running if _orphaned(host, pid, token)]
         if dead:
             with self.db.transaction() as conn:
-                conn.executemany("UPDATE runs SET status = 'incomplete' WHERE id = ? AND status = 'running'",
-                                 [(run_id,) for run_id in dead])
+                conn.executemany(
+                    "UPDATE runs SET status = 'incomplete' WHERE id = ? AND status = 'running'",
+                    [(run_id,) for run_id in dead],
+                )
         return dead
 
     def delete_run(self, run_id: int) -> None:

@@ -32,8 +32,12 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def small_corpus_dir(tmp_path: Path) -> Path:
     """A handful of the fictional documents, copied so tests may add bad files beside them."""
     target = tmp_path / "corpus"
-    for rel in ("policies/returns-and-refunds.md", "policies/travel.md", "handbook/leave-and-holidays.txt",
-                "products/sproutvault-s3.md"):
+    for rel in (
+        "policies/returns-and-refunds.md",
+        "policies/travel.md",
+        "handbook/leave-and-holidays.txt",
+        "products/sproutvault-s3.md",
+    ):
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(FICTIONAL_DOCS / rel, target / rel)
     return target

@@ -19,18 +19,30 @@ class StubState:
 
 
 def _chat_body(state: StubState, request: dict[str, Any]) -> dict[str, Any]:
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": request.get("model", "m"),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": state.reply}}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}}
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": request.get("model", "m"),
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": state.reply}}
+        ],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14},
+    }
 
 
 def _embedding_body(request: dict[str, Any]) -> dict[str, Any]:
     texts = request["input"] if isinstance(request["input"], list) else [request["input"]]
-    data = [{"object": "embedding", "index": i, "embedding": [float(len(t) % 7) + 1.0, float(i) + 1.0, 1.0]}
-            for i, t in enumerate(texts)]
-    return {"object": "list", "data": data, "model": request.get("model"), "usage": {"prompt_tokens": 1,
-                                                                                        "total_tokens": 1}}
+    data = [
+        {"object": "embedding", "index": i, "embedding": [float(len(t) % 7) + 1.0, float(i) + 1.0, 1.0]}
+        for i, t in enumerate(texts)
+    ]
+    return {
+        "object": "list",
+        "data": data,
+        "model": request.get("model"),
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+    }
 
 
 def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
@@ -59,7 +71,9 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 return self._send(429, error, {"Retry-After": "0"})
             if fault == "malformed":
                 return self._send(200, b"{not json")
-            body = _embedding_body(request) if self.path.endswith("/embeddings") else _chat_body(state, request)
+            body = (
+                _embedding_body(request) if self.path.endswith("/embeddings") else _chat_body(state, request)
+            )
             self._send(200, json.dumps(body).encode())
 
     return Handler

@@ -13,15 +13,23 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def free_port() -> int:
@@ -44,15 +52,31 @@ def wait_healthy(url: str, timeout_s: float = 60.0) -> float:
 
 
 @contextmanager
-def streamlit_app(script: str = "app.py", env: dict[str, str] | None = None, log: Path | None = None,
-                  cwd: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+def streamlit_app(
+    script: str = "app.py", env: dict[str, str] | None = None, log: Path | None = None, cwd: Path = ROOT
+) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
     """Yields (url, process, seconds from launch to healthy)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.address",
-           "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        script,
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url)
@@ -86,9 +110,9 @@ def wait_for_run(page: Any, timeout_ms: float = 120_000) -> None:
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
-    try:
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms
+    )
+    with suppress(PlaywrightTimeout):
         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=1500)
-    except PlaywrightTimeout:
-        pass
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)

@@ -46,7 +46,10 @@ def _go(page, label: str) -> None:
 
 @pytest.fixture
 def upload_files(tmp_path: Path) -> list[Path]:
-    files = [FICTIONAL_DOCS / "policies" / "returns-and-refunds.md", FICTIONAL_DOCS / "policies" / "travel.md"]
+    files = [
+        FICTIONAL_DOCS / "policies" / "returns-and-refunds.md",
+        FICTIONAL_DOCS / "policies" / "travel.md",
+    ]
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     return [*files, empty]
@@ -67,7 +70,8 @@ def test_upload_index_rag_lab_and_evaluate_in_a_real_browser(tmp_path, upload_fi
         page.get_by_text("Upload my own files").click()
         wait_for_run(page)
         page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(
-            [str(p) for p in upload_files])
+            [str(p) for p in upload_files]
+        )
         page.get_by_text("Your upload (3 files)").wait_for(timeout=60_000)
         wait_for_run(page)
         assert page.get_by_text("empty.txt").first.is_visible(), "the bad file is named"
@@ -76,14 +80,18 @@ def test_upload_index_rag_lab_and_evaluate_in_a_real_browser(tmp_path, upload_fi
         _shot(page, "corpus")
 
         _go(page, "RAG lab")
-        page.get_by_label("Your question", exact=True).and_(page.locator("input")).fill("How many days do customers have to return a product?")
+        page.get_by_label("Your question", exact=True).and_(page.locator("input")).fill(
+            "How many days do customers have to return a product?"
+        )
         page.keyboard.press("Enter")
         wait_for_run(page)
         page.get_by_role("button", name="Ask every variant").click()
         page.get_by_text("Exact prompt sent").first.wait_for(timeout=300_000)
         wait_for_run(page, timeout_ms=300_000)
         assert page.get_by_text("Retrieval on").first.is_visible()
-        assert page.get_by_text("30 days").first.is_visible(), "the RAG variant's answer or chunk shows the fact"
+        assert page.get_by_text("30 days").first.is_visible(), (
+            "the RAG variant's answer or chunk shows the fact"
+        )
         _shot(page, "rag_lab", anchor="Variant 1")
         page.get_by_role("button", name="Use these variants on the Evaluate page").click()
         wait_for_run(page)
@@ -99,6 +107,9 @@ def test_upload_index_rag_lab_and_evaluate_in_a_real_browser(tmp_path, upload_fi
         wait_for_run(page, timeout_ms=400_000)
         summary = page.locator("[data-testid='stDataFrame']").first
         assert summary.is_visible()
-        assert page.get_by_text("no retrieval").first.is_visible() and page.get_by_text("top-4").first.is_visible()
+        assert (
+            page.get_by_text("no retrieval").first.is_visible()
+            and page.get_by_text("top-4").first.is_visible()
+        )
         _shot(page, "evaluate", anchor="4 · Results")
         assert "Traceback" not in page.content()

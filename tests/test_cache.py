@@ -17,9 +17,13 @@ from playground.local_models import CATALOGUE
 from playground.settings import Settings
 from playground.sqlite_db import StorageError
 
-MESSAGES = [{"role": "system", "content": "Answer briefly."},
-            {"role": "user",
-             "content": "Context:\nThe refund window is 30 days.\n\nQuestion: How long is the refund?"}]
+MESSAGES = [
+    {"role": "system", "content": "Answer briefly."},
+    {
+        "role": "user",
+        "content": "Context:\nThe refund window is 30 days.\n\nQuestion: How long is the refund?",
+    },
+]
 
 
 class TinyEmbedder:
@@ -81,8 +85,15 @@ def test_key_changes_when_any_part_changes() -> None:
     key = c.llm_cache_key(**base)
     assert key == c.llm_cache_key(**base) and len(key) == 64
     changed_messages = [MESSAGES[0], {"role": "user", "content": MESSAGES[1]["content"] + "?"}]
-    variants = [{"model_identity": "m#sha256=2"}, {"messages": changed_messages}, {"temperature": 0.7},
-                {"max_tokens": 65}, {"stop": ["\n"]}, {"seed": 3}, {"kind": "yes_probability"}]
+    variants = [
+        {"model_identity": "m#sha256=2"},
+        {"messages": changed_messages},
+        {"temperature": 0.7},
+        {"max_tokens": 65},
+        {"stop": ["\n"]},
+        {"seed": 3},
+        {"kind": "yes_probability"},
+    ]
     keys = {c.llm_cache_key(**(base | change)) for change in variants}
     assert key not in keys and len(keys) == len(variants)
 
@@ -204,8 +215,10 @@ def test_embedding_cache_get_many_by_text_hash(settings: Settings) -> None:
 
 
 def test_model_identity_uses_file_hashes_and_urls(settings: Settings, tmp_path: Path) -> None:
-    assert c.model_identity("local:qwen2.5-0.5b", settings) == \
-        f"local:qwen2.5-0.5b#sha256={CATALOGUE['qwen2.5-0.5b'].sha256}"
+    assert (
+        c.model_identity("local:qwen2.5-0.5b", settings)
+        == f"local:qwen2.5-0.5b#sha256={CATALOGUE['qwen2.5-0.5b'].sha256}"
+    )
     gguf = tmp_path / "mine.gguf"
     gguf.write_bytes(b"weights v1")
     first = c.model_identity(f"local:{gguf}", settings)
@@ -221,8 +234,10 @@ def test_model_identity_uses_file_hashes_and_urls(settings: Settings, tmp_path: 
     assert c.model_identity("openai:gpt-4o-mini", settings) == "openai:gpt-4o-mini@https://api.openai.com/v1"
     hosted = replace(settings, openai_base_url="http://localhost:8000/v1/")
     assert c.model_identity("openai:gpt-4o-mini", hosted) == "openai:gpt-4o-mini@http://localhost:8000/v1"
-    assert c.model_identity("openai-compatible:llama@http://box:11434/v1", settings) == \
-        "openai-compatible:llama@http://box:11434/v1"
+    assert (
+        c.model_identity("openai-compatible:llama@http://box:11434/v1", settings)
+        == "openai-compatible:llama@http://box:11434/v1"
+    )
     assert c.model_identity("fake:extractive", settings) == "fake:extractive"
     with pytest.raises(ModelError):
         c.model_identity(f"local:{tmp_path / 'missing.gguf'}", settings)
@@ -230,8 +245,11 @@ def test_model_identity_uses_file_hashes_and_urls(settings: Settings, tmp_path: 
 
 def test_an_api_key_never_reaches_the_cache_file(tmp_path: Path) -> None:
     secret = "sk-test-SECRET-0123456789abcdef"
-    settings = Settings(data_dir=tmp_path / "data", openai_api_key=secret,
-                        openai_base_url=f"https://user:{secret}@proxy.example/v1?api_key={secret}")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        openai_api_key=secret,
+        openai_base_url=f"https://user:{secret}@proxy.example/v1?api_key={secret}",
+    )
     identity = c.model_identity("openai:gpt-4o-mini", settings)
     assert secret not in identity and identity == "openai:gpt-4o-mini@https://proxy.example/v1"
     responses = c.ResponseCache(settings)

@@ -13,45 +13,82 @@ from playground.charts_journey import GAIN_COLOUR, NOISE_COLOUR, START_COLOUR, g
 from playground.config import FewShotExample, VariantConfig
 from playground.evaluation import PRIMARY_METRIC, EvalRun, QuestionResult, VariantResult
 
-CHUNK = {"chunk_id": "c1", "doc_id": "d1", "title": "t", "score": 0.9, "rank": 1, "text": "x",
-         "holds_evidence": True}
+CHUNK = {
+    "chunk_id": "c1",
+    "doc_id": "d1",
+    "title": "t",
+    "score": 0.9,
+    "rank": 1,
+    "text": "x",
+    "holds_evidence": True,
+}
 
 
-def row(qid: str, contains: float | None = 0.0, hit: float | None = None, *, retrieved: bool = True,
-        golds: tuple[str, ...] = ("42",), answer: str = "something", error: str | None = None,
-        f1: float = 0.0, evidence: bool | None = True) -> QuestionResult:
+def row(
+    qid: str,
+    contains: float | None = 0.0,
+    hit: float | None = None,
+    *,
+    retrieved: bool = True,
+    golds: tuple[str, ...] = ("42",),
+    answer: str = "something",
+    error: str | None = None,
+    f1: float = 0.0,
+    evidence: bool | None = True,
+) -> QuestionResult:
     metrics: dict[str, float | None] = {"contains": contains, "hit@k": hit, "token_f1": f1}
-    return QuestionResult(qid=qid, question=f"question {qid}?", golds=list(golds), answer=answer,
-                          raw_output=answer, retrieved=[CHUNK] if retrieved else [], metrics=metrics,
-                          prompt="p", prompt_tokens=10, completion_tokens=2, latency_s=0.1, timings={},
-                          evidence_in_corpus=evidence, error=error)
+    return QuestionResult(
+        qid=qid,
+        question=f"question {qid}?",
+        golds=list(golds),
+        answer=answer,
+        raw_output=answer,
+        retrieved=[CHUNK] if retrieved else [],
+        metrics=metrics,
+        prompt="p",
+        prompt_tokens=10,
+        completion_tokens=2,
+        latency_s=0.1,
+        timings={},
+        evidence_in_corpus=evidence,
+        error=error,
+    )
 
 
 def test_primary_metric_mirrors_evaluation() -> None:
     assert d.PRIMARY_METRIC == PRIMARY_METRIC
 
 
-@pytest.mark.parametrize("r,used,expected", [
-    (row("a", 1.0, 1.0), True, d.CORRECT),
-    (row("b", 0.0, 0.0), True, d.RETRIEVAL_MISS),
-    (row("c", 0.0, 1.0), True, d.GENERATION_MISS),
-    (row("d", 0.0, golds=("not in the documents",), answer="It is 42."), True, d.UNSUPPORTED),
-    (row("e", 1.0, golds=("Not in the documents",), answer="Not in the documents."), True, d.CORRECT),
-    (row("f", None, error="model failed"), True, d.ERROR),
-    (row("g", 0.0, retrieved=False), False, d.NO_RETRIEVAL),
-    (row("h", 0.0, retrieved=False), None, d.NO_RETRIEVAL),
-    (row("i", 0.0, None, evidence=False), True, d.UNEXPLAINED),
-    # a retrieval variant that routed the question away from the documents
-    (row("j", 0.0, None, retrieved=False, evidence=True), True, d.RETRIEVAL_MISS),
-    (row("k", 1.0, retrieved=False), False, d.CORRECT),
-])
+@pytest.mark.parametrize(
+    "r,used,expected",
+    [
+        (row("a", 1.0, 1.0), True, d.CORRECT),
+        (row("b", 0.0, 0.0), True, d.RETRIEVAL_MISS),
+        (row("c", 0.0, 1.0), True, d.GENERATION_MISS),
+        (row("d", 0.0, golds=("not in the documents",), answer="It is 42."), True, d.UNSUPPORTED),
+        (row("e", 1.0, golds=("Not in the documents",), answer="Not in the documents."), True, d.CORRECT),
+        (row("f", None, error="model failed"), True, d.ERROR),
+        (row("g", 0.0, retrieved=False), False, d.NO_RETRIEVAL),
+        (row("h", 0.0, retrieved=False), None, d.NO_RETRIEVAL),
+        (row("i", 0.0, None, evidence=False), True, d.UNEXPLAINED),
+        # a retrieval variant that routed the question away from the documents
+        (row("j", 0.0, None, retrieved=False, evidence=True), True, d.RETRIEVAL_MISS),
+        (row("k", 1.0, retrieved=False), False, d.CORRECT),
+    ],
+)
 def test_classify_failure(r: QuestionResult, used: bool | None, expected: str) -> None:
     assert d.classify_failure(r, used) == expected
 
 
 def test_classify_failure_reads_dict_rows() -> None:
-    as_dict = {"qid": "x", "golds": ["42"], "answer": "41", "metrics": {"contains": 0.0, "hit@k": 0.0},
-               "retrieved": [CHUNK], "error": None}
+    as_dict = {
+        "qid": "x",
+        "golds": ["42"],
+        "answer": "41",
+        "metrics": {"contains": 0.0, "hit@k": 0.0},
+        "retrieved": [CHUNK],
+        "error": None,
+    }
     assert d.classify_failure(as_dict) == d.RETRIEVAL_MISS
 
 
@@ -76,8 +113,12 @@ def test_many_retrieval_misses_advise_retrieval_techniques_not_yet_used() -> Non
 
 
 def test_generation_misses_advise_prompting_then_fine_tuning_and_count_near_misses() -> None:
-    rows = [row("q1", 0.0, 1.0, f1=0.8), row("q2", 0.0, 1.0, f1=0.1), row("q3", 0.0, 1.0),
-            row("q4", 1.0, 1.0)]
+    rows = [
+        row("q1", 0.0, 1.0, f1=0.8),
+        row("q2", 0.0, 1.0, f1=0.1),
+        row("q3", 0.0, 1.0),
+        row("q4", 1.0, 1.0),
+    ]
     config = _rag(few_shot=(FewShotExample(question="a?", answer="b"),))
     [advice] = d.diagnose(VariantResult(config, rows)).advice
     assert advice.failure == d.GENERATION_MISS
@@ -89,8 +130,12 @@ def test_generation_misses_advise_prompting_then_fine_tuning_and_count_near_miss
 
 def test_unsupported_answers_advise_saying_not_in_the_documents() -> None:
     unanswerable = ("not in the documents",)
-    rows = [row("u1", 0.0, golds=unanswerable, answer="Probably 7."), row("q2", 1.0, 1.0),
-            row("q3", 1.0, 1.0), row("q4", 1.0, 1.0)]
+    rows = [
+        row("u1", 0.0, golds=unanswerable, answer="Probably 7."),
+        row("q2", 1.0, 1.0),
+        row("q3", 1.0, 1.0),
+        row("q4", 1.0, 1.0),
+    ]
     [advice] = d.diagnose(VariantResult(_rag(system_prompt="Be brief."), rows)).advice
     assert advice.failure == d.UNSUPPORTED and advice.question_ids == ("u1",)
     techniques = " | ".join(advice.techniques)
@@ -98,8 +143,12 @@ def test_unsupported_answers_advise_saying_not_in_the_documents() -> None:
 
 
 def test_no_retrieval_and_errors_come_first() -> None:
-    rows = [row("q1", 0.0, retrieved=False), row("q2", 0.0, retrieved=False), row("q3", 1.0, retrieved=False),
-            row("q4", None, retrieved=False, error="ModelError: server down")]
+    rows = [
+        row("q1", 0.0, retrieved=False),
+        row("q2", 0.0, retrieved=False),
+        row("q3", 1.0, retrieved=False),
+        row("q4", None, retrieved=False, error="ModelError: server down"),
+    ]
     result = d.diagnose(VariantResult(VariantConfig(name="prompt only"), rows))
     assert [a.failure for a in result.advice] == [d.ERROR, d.NO_RETRIEVAL]
     assert "the first error: ModelError: server down" in result.advice[0].evidence
@@ -121,15 +170,20 @@ def test_diagnose_reads_a_variant_dict_from_results_json() -> None:
 
 
 def _run(ladder: dict[str, list[float]]) -> EvalRun:
-    variants = [VariantResult(VariantConfig(name=name), [row(f"q{i}", v, retrieved=False)
-                                                         for i, v in enumerate(vals)])
-                for name, vals in ladder.items()]
+    variants = [
+        VariantResult(
+            VariantConfig(name=name), [row(f"q{i}", v, retrieved=False) for i, v in enumerate(vals)]
+        )
+        for name, vals in ladder.items()
+    ]
     return EvalRun(corpus="c", questions="qs", question_set_hash="h", variants=variants)
 
 
-LADDER = {"prompt": [0.0] * 20 + [1.0] * 10,
-          "few-shot": [0.0] * 18 + [1.0] * 12,
-          "rag": [1.0] * 2 + [0.0] * 4 + [1.0] * 24}
+LADDER = {
+    "prompt": [0.0] * 20 + [1.0] * 10,
+    "few-shot": [0.0] * 18 + [1.0] * 12,
+    "rag": [1.0] * 2 + [0.0] * 4 + [1.0] * 24,
+}
 
 
 def test_journey_with_paired_intervals_matches_stats() -> None:
@@ -147,8 +201,11 @@ def test_journey_with_paired_intervals_matches_stats() -> None:
 
 
 def test_journey_without_per_question_values_has_gains_but_no_interval() -> None:
-    rows = [{"variant": "a", "contains": 0.4}, {"variant": "skipped", "contains": None},
-            {"variant": "b", "contains": 0.7}]
+    rows = [
+        {"variant": "a", "contains": 0.4},
+        {"variant": "skipped", "contains": None},
+        {"variant": "b", "contains": 0.7},
+    ]
     steps = d.journey(rows)
     assert [s.variant for s in steps] == ["a", "b"]
     assert steps[1].gain == pytest.approx(0.3) and steps[1].gain_low is None and not steps[1].significant

@@ -14,8 +14,10 @@ from playground.store import ExperimentStore
 
 from .test_pipeline import QUESTIONS
 
-VARIANTS = [VariantConfig(name="baseline", model="fake:extractive"),
-            VariantConfig(name="rag", model="fake:extractive", use_retrieval=True, top_k=2)]
+VARIANTS = [
+    VariantConfig(name="baseline", model="fake:extractive"),
+    VariantConfig(name="rag", model="fake:extractive", use_retrieval=True, top_k=2),
+]
 
 
 @pytest.fixture
@@ -57,12 +59,20 @@ def test_the_store_keeps_rows_and_a_stopped_run_resumes(corpus, settings):
     questions = parse_questions("q.jsonl", QUESTIONS)
     store = ExperimentStore(settings)
     seen = []
-    stopped = run_evaluation(VARIANTS, corpus, questions, settings, options=RunOptions(store=store),
-                             on_row=lambda *a: seen.append(1), should_stop=lambda: len(seen) >= 3)
+    stopped = run_evaluation(
+        VARIANTS,
+        corpus,
+        questions,
+        settings,
+        options=RunOptions(store=store),
+        on_row=lambda *a: seen.append(1),
+        should_stop=lambda: len(seen) >= 3,
+    )
     assert stopped.stopped and store.list_runs()[0]["status"] == "stopped"
     assert len(store.done_keys(stopped.run_id)) == 3
-    resumed = run_evaluation(VARIANTS, corpus, questions, settings,
-                             options=RunOptions(store=store, resume_run_id=stopped.run_id))
+    resumed = run_evaluation(
+        VARIANTS, corpus, questions, settings, options=RunOptions(store=store, resume_run_id=stopped.run_id)
+    )
     assert [len(v.rows) for v in resumed.variants] == [3, 3]
     assert store.load_run(stopped.run_id)["status"] == "complete"
 
@@ -70,8 +80,10 @@ def test_the_store_keeps_rows_and_a_stopped_run_resumes(corpus, settings):
 def _variants_file(tmp_path, corpus_dir):
     (tmp_path / "q.jsonl").write_bytes(QUESTIONS)
     path = tmp_path / "v.yaml"
-    path.write_text(f"corpus: {corpus_dir}\nquestions: q.jsonl\ndefaults: {{model: fake:extractive}}\n"
-                    "variants:\n - {name: baseline}\n - {name: rag, use_retrieval: true, top_k: 2}\n")
+    path.write_text(
+        f"corpus: {corpus_dir}\nquestions: q.jsonl\ndefaults: {{model: fake:extractive}}\n"
+        "variants:\n - {name: baseline}\n - {name: rag, use_retrieval: true, top_k: 2}\n"
+    )
     return path
 
 
@@ -79,7 +91,9 @@ def test_cli_fail_under_and_baseline(tmp_path, small_corpus_dir, settings, capsy
     vfile = _variants_file(tmp_path, small_corpus_dir)
     assert cli_main(["eval", "--variants", str(vfile), "--fail-under", "contains=0.5"]) == 1
     assert "REGRESSION: baseline: contains" in capsys.readouterr().err
-    code = cli_main(["eval", "--variants", str(vfile), "--baseline", "baseline", "--out", str(tmp_path / "r.json")])
+    code = cli_main(
+        ["eval", "--variants", str(vfile), "--baseline", "baseline", "--out", str(tmp_path / "r.json")]
+    )
     printed = capsys.readouterr().out
     assert code == 0 and "compared with the baseline" in printed and "answers from cache" in printed
     data = json.loads((tmp_path / "r.json").read_text())

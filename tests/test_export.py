@@ -32,8 +32,10 @@ PROMPT_VARIANTS = [
     VariantConfig(name="plain", model="fake:extractive", max_tokens=32),
     VariantConfig(name="short form", model="fake:extractive", template="Q: {question}", max_tokens=32),
 ]
-RAG_VARIANTS = [PROMPT_VARIANTS[0], VariantConfig(name="rag", model="fake:extractive", use_retrieval=True,
-                                                  top_k=2, max_tokens=64)]
+RAG_VARIANTS = [
+    PROMPT_VARIANTS[0],
+    VariantConfig(name="rag", model="fake:extractive", use_retrieval=True, top_k=2, max_tokens=64),
+]
 
 
 def _fake() -> FakeLLM:
@@ -51,8 +53,13 @@ def corpus(small_corpus_dir: Path) -> Corpus:
     return load_folder(small_corpus_dir)
 
 
-def _run(variants: list[VariantConfig], corpus: Corpus | None, questions: QuestionSet, settings: Settings,
-         store: ExperimentStore | None = None) -> dict[str, Any]:
+def _run(
+    variants: list[VariantConfig],
+    corpus: Corpus | None,
+    questions: QuestionSet,
+    settings: Settings,
+    store: ExperimentStore | None = None,
+) -> dict[str, Any]:
     run = run_evaluation(variants, corpus, questions, settings, llm=_fake(), options=RunOptions(store=store))
     return run.to_dict()
 
@@ -64,8 +71,9 @@ def _fresh(tmp_path: Path, name: str = "elsewhere") -> Settings:
 # --- tables, YAML -------------------------------------------------------------------------------------------
 
 
-def test_frames_are_the_same_for_a_live_run_and_its_copy_in_the_store(settings: Settings,
-                                                                      questions: QuestionSet) -> None:
+def test_frames_are_the_same_for_a_live_run_and_its_copy_in_the_store(
+    settings: Settings, questions: QuestionSet
+) -> None:
     store = ExperimentStore(settings)
     live = _run(PROMPT_VARIANTS, None, questions, settings, store)
     stored = export.store_run_to_dict(store.load_run(live["run_id"]))
@@ -94,21 +102,36 @@ def _plant(run: dict[str, Any]) -> dict[str, Any]:
     row = planted["variants"][0]["rows"][0]
     row["answer"] = row["raw_output"] = f"answer {PAYLOAD}"
     row["question"] = f"question {PAYLOAD}"
-    row["retrieved"] = [{"chunk_id": "c1", "doc_id": "d.md", "title": "d", "score": 0.5, "rank": 1,
-                         "text": f"chunk {PAYLOAD}", "holds_evidence": False}]
+    row["retrieved"] = [
+        {
+            "chunk_id": "c1",
+            "doc_id": "d.md",
+            "title": "d",
+            "score": 0.5,
+            "rank": 1,
+            "text": f"chunk {PAYLOAD}",
+            "holds_evidence": False,
+        }
+    ]
     return planted
 
 
-def test_the_report_is_one_file_with_plotly_inline_and_nothing_remote(settings: Settings,
-                                                                     questions: QuestionSet) -> None:
+def test_the_report_is_one_file_with_plotly_inline_and_nothing_remote(
+    settings: Settings, questions: QuestionSet
+) -> None:
     page = export.html_report(_run(PROMPT_VARIANTS, None, questions, settings))
     assert page.startswith("<!DOCTYPE html>") and page.count("<html") == 1
     assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I), "every script is inline"
     assert not re.search(r"<link[^>]*href\s*=\s*['\"]?https?:", page, re.I)
     assert page.count("plotly.js v") == 1  # the library, inlined once
     assert page.count("Plotly.newPlot") == 5  # accuracy, retrieval, cost, matrix, journey
-    for heading in ("Summary", "Optimisation journey", "Compared with the first variant",
-                    "Diagnosis and advice", "Every answer"):
+    for heading in (
+        "Summary",
+        "Optimisation journey",
+        "Compared with the first variant",
+        "Diagnosis and advice",
+        "Every answer",
+    ):
         assert f"<h2>{heading}</h2>" in page
     assert "short form is better than plain" in page or "within noise" in page
 
@@ -131,7 +154,8 @@ def _members(bundle: bytes) -> dict[str, bytes]:
 
 
 def test_a_prompt_only_bundle_reruns_in_a_fresh_folder_with_every_answer_from_the_cache(
-        settings: Settings, questions: QuestionSet, tmp_path: Path) -> None:
+    settings: Settings, questions: QuestionSet, tmp_path: Path
+) -> None:
     run = _run(PROMPT_VARIANTS, None, questions, settings)
     bundle = export.make_bundle(run, QUESTIONS_BYTES, export.run_cache_export(run, settings))
     assert set(_members(bundle)) == {"run.json", "variants.yaml", "questions.jsonl", "cache.jsonl"}
@@ -143,8 +167,9 @@ def test_a_prompt_only_bundle_reruns_in_a_fresh_folder_with_every_answer_from_th
     assert [v["cache_hits"] for v in replay["run"]["variants"]] == [4, 4]
 
 
-def test_a_retrieval_bundle_rebuilds_the_table_from_its_rows(settings: Settings, questions: QuestionSet,
-                                                             corpus: Corpus, tmp_path: Path) -> None:
+def test_a_retrieval_bundle_rebuilds_the_table_from_its_rows(
+    settings: Settings, questions: QuestionSet, corpus: Corpus, tmp_path: Path
+) -> None:
     run = _run(RAG_VARIANTS, corpus, questions, settings)
     bundle = export.make_bundle(run, None, export.run_cache_export(run, settings))
     replay = export.replay_bundle(bundle, _fresh(tmp_path))
@@ -166,8 +191,9 @@ def test_a_bundle_never_holds_the_api_key(tmp_path: Path, questions: QuestionSet
     assert not any(secret.encode() in data for data in _members(bundle).values())
 
 
-def test_a_damaged_bundle_is_a_clear_error(settings: Settings, questions: QuestionSet,
-                                           tmp_path: Path) -> None:
+def test_a_damaged_bundle_is_a_clear_error(
+    settings: Settings, questions: QuestionSet, tmp_path: Path
+) -> None:
     with pytest.raises(InputError, match="not a zip bundle"):
         export.replay_bundle(b"not a zip", _fresh(tmp_path))
     run = _run(PROMPT_VARIANTS, None, questions, settings)

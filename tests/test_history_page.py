@@ -64,8 +64,9 @@ def test_an_empty_store_says_how_to_fill_it(open_page: Open) -> None:
     assert "No saved runs yet" in texts(at)
 
 
-def test_a_saved_run_opens_with_its_views_and_a_comparison_verdict(open_page: Open,
-                                                                    settings: Settings) -> None:
+def test_a_saved_run_opens_with_its_views_and_a_comparison_verdict(
+    open_page: Open, settings: Settings
+) -> None:
     run_id = _save_run(settings)
     at = open_page()
     listed = at.dataframe[0].value
@@ -80,8 +81,14 @@ def test_a_saved_run_opens_with_its_views_and_a_comparison_verdict(open_page: Op
     assert "questions answered by both" in shown
     assert {m.label for m in at.metric} >= {"B better", "A better", "Same score", "Difference (B − A)"}
     labels = {b.proto.label for b in at.get("download_button")}
-    assert labels == {"Summary (CSV)", "Every answer (CSV)", "Everything (JSON)", "Report (HTML)",
-                      "Variants (YAML)", "Replay bundle (zip)"}
+    assert labels == {
+        "Summary (CSV)",
+        "Every answer (CSV)",
+        "Everything (JSON)",
+        "Report (HTML)",
+        "Variants (YAML)",
+        "Replay bundle (zip)",
+    }
     assert [t.label for t in at.tabs] == ["plain", "short form"]
 
 
@@ -101,8 +108,10 @@ def test_a_run_whose_process_died_is_shown_as_incomplete(open_page: Open, settin
     run_id = _save_run(settings)
     store = ExperimentStore(settings)
     with store.db.transaction() as conn:  # as if written by a process that was killed mid-run
-        conn.execute("UPDATE runs SET status = 'running', process_token = 'gone', pid = 999999999 "
-                     "WHERE id = ?", (run_id,))
+        conn.execute(
+            "UPDATE runs SET status = 'running', process_token = 'gone', pid = 999999999 WHERE id = ?",
+            (run_id,),
+        )
     at = open_page()
     assert list(at.dataframe[0].value["status"]) == ["incomplete"]
     assert any("cut off before it finished" in w.value for w in at.warning)

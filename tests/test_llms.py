@@ -10,14 +10,14 @@ from .openai_stub import openai_stub
 
 
 def test_unknown_model_lists_the_choices(settings):
-    with pytest.raises(UnknownModelError, match="local:qwen2.5-0.5b"):
+    with pytest.raises(UnknownModelError, match=r"local:qwen2\.5-0\.5b"):
         get_llm("gpt-9", settings)
     with pytest.raises(UnknownModelError, match="openai-compatible:<model>@http"):
         get_llm("openai-compatible:nourl", settings)
 
 
 def test_openai_without_key_says_how_to_add_one(settings):
-    with pytest.raises(MissingApiKeyError, match="OPENAI_API_KEY.*Settings page"):
+    with pytest.raises(MissingApiKeyError, match=r"OPENAI_API_KEY.*Settings page"):
         get_llm("openai:gpt-4o-mini", settings)
     with pytest.raises(MissingApiKeyError):
         get_embedder("openai:text-embedding-3-small", settings)
@@ -26,7 +26,9 @@ def test_openai_without_key_says_how_to_add_one(settings):
 def test_fake_llm_rules_and_extraction():
     llm = FakeLLM(rules=[("capital", "Paris")])
     assert llm.chat([{"role": "user", "content": "What is the capital?"}]).text == "Paris"
-    reply = llm.chat([{"role": "user", "content": "Context:\nThe fee is 6 euros. Cats purr.\n\nQuestion: What fee?"}])
+    reply = llm.chat(
+        [{"role": "user", "content": "Context:\nThe fee is 6 euros. Cats purr.\n\nQuestion: What fee?"}]
+    )
     assert reply.text == "The fee is 6 euros."
     assert llm.chat([{"role": "user", "content": "Question: anything"}]).text == "not in the documents"
     assert len(llm.calls) == 3
@@ -43,8 +45,14 @@ def test_openai_compatible_server_chat_and_embeddings(settings):
         assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-5
 
 
-@pytest.mark.parametrize("fault, message", [("401", "API key was rejected"), ("404", "does not know the model"),
-                                            ("500", "server returned an error")])
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ("401", "API key was rejected"),
+        ("404", "does not know the model"),
+        ("500", "server returned an error"),
+    ],
+)
 def test_server_errors_become_clear_messages(settings, fault, message):
     with openai_stub() as (url, state):
         state.faults = [fault] * 5
@@ -61,8 +69,10 @@ def test_rate_limit_is_retried(settings):
 
 
 def test_unreachable_server(settings):
-    llm = get_llm("openai-compatible:tiny@http://127.0.0.1:9/v1", Settings(data_dir=settings.data_dir,
-                                                                            request_timeout_s=2))
+    llm = get_llm(
+        "openai-compatible:tiny@http://127.0.0.1:9/v1",
+        Settings(data_dir=settings.data_dir, request_timeout_s=2),
+    )
     with pytest.raises(ModelError, match="cannot reach"):
         llm.chat([{"role": "user", "content": "hi"}])
 

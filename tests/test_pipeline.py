@@ -6,10 +6,10 @@ import pytest
 
 from playground.cli import main as cli_main
 from playground.config import IndexConfig, VariantConfig
+from playground.embedders import get_embedder
 from playground.evaluation import run_evaluation
 from playground.fake import FakeLLM
 from playground.index import get_or_build_index, index_key
-from playground.embedders import get_embedder
 from playground.loaders import load_folder
 from playground.pipeline import build_pipeline
 from playground.questions import parse_questions
@@ -32,7 +32,9 @@ def test_index_is_reused_for_equal_settings_and_separate_for_different_ones(corp
     calls = []
     first = get_or_build_index(corpus, IndexConfig(), embedder, settings, lambda d, t: calls.append((d, t)))
     assert calls and calls[-1][0] == calls[-1][1] == len(first)
-    again = get_or_build_index(corpus, IndexConfig(), embedder, settings, lambda d, t: calls.append("rebuilt"))
+    again = get_or_build_index(
+        corpus, IndexConfig(), embedder, settings, lambda d, t: calls.append("rebuilt")
+    )
     assert again is first and "rebuilt" not in calls
     other = IndexConfig(chunk_size=64, chunk_overlap=8)
     assert index_key(corpus, other, embedder) != first.key
@@ -53,7 +55,8 @@ def test_index_survives_a_restart_without_re_embedding(corpus, settings):
 def test_pipeline_returns_everything_a_user_inspects(corpus, settings):
     variant = VariantConfig(name="rag", use_retrieval=True, top_k=3)
     result = build_pipeline(variant, corpus, settings, llm=FakeLLM()).run(
-        "How many days do customers have to return a product?")
+        "How many days do customers have to return a product?"
+    )
     assert len(result.retrieved) == 3 and result.retrieved[0].rank == 1
     assert result.retrieved[0].score >= result.retrieved[-1].score
     assert "30 days" in result.answer
@@ -71,8 +74,14 @@ def test_evaluation_scores_answers_and_retrieval(corpus, settings):
     questions = parse_questions("q.jsonl", QUESTIONS)
     variants = [VariantConfig(name="baseline"), VariantConfig(name="rag", use_retrieval=True, top_k=3)]
     rows_seen = []
-    run = run_evaluation(variants, corpus, questions, settings, llm=FakeLLM(),
-                         on_row=lambda v, r, d, t: rows_seen.append((v.variant.name, d, t)))
+    run = run_evaluation(
+        variants,
+        corpus,
+        questions,
+        settings,
+        llm=FakeLLM(),
+        on_row=lambda v, r, d, t: rows_seen.append((v.variant.name, d, t)),
+    )
     assert rows_seen[-1][1:] == (6, 6)
     base, rag = (v.aggregates() for v in run.variants)
     assert base["hit@k"] is None and rag["hit@k"] == 1.0
@@ -88,6 +97,7 @@ def test_a_failing_question_is_recorded_and_the_sweep_goes_on(corpus, settings):
         def chat(self, messages, **kw):
             if "colour" in messages[-1]["content"]:
                 from playground.errors import ModelError
+
                 raise ModelError("model crashed")
             return super().chat(messages, **kw)
 
@@ -101,8 +111,15 @@ def test_a_failing_question_is_recorded_and_the_sweep_goes_on(corpus, settings):
 def test_stop_keeps_finished_rows(corpus, settings):
     questions = parse_questions("q.jsonl", QUESTIONS)
     done = []
-    run = run_evaluation([VariantConfig(name="b")], corpus, questions, settings, llm=FakeLLM(),
-                         on_row=lambda *a: done.append(1), should_stop=lambda: len(done) >= 2)
+    run = run_evaluation(
+        [VariantConfig(name="b")],
+        corpus,
+        questions,
+        settings,
+        llm=FakeLLM(),
+        on_row=lambda *a: done.append(1),
+        should_stop=lambda: len(done) >= 2,
+    )
     assert run.stopped and len(run.variants[0].rows) == 2
 
 
@@ -118,8 +135,10 @@ def test_empty_question_is_a_clear_error(corpus, settings):
 def test_real_local_stack_answers_from_retrieved_context(corpus, settings):
     """Real embedder, real chromadb, real llama.cpp model: RAG finds what the baseline cannot know."""
     questions = parse_questions("q.jsonl", QUESTIONS)
-    variants = [VariantConfig(name="baseline", model=FAST_LOCAL_MODEL, max_tokens=32),
-                VariantConfig(name="rag", model=FAST_LOCAL_MODEL, use_retrieval=True, top_k=3, max_tokens=32)]
+    variants = [
+        VariantConfig(name="baseline", model=FAST_LOCAL_MODEL, max_tokens=32),
+        VariantConfig(name="rag", model=FAST_LOCAL_MODEL, use_retrieval=True, top_k=3, max_tokens=32),
+    ]
     run = run_evaluation(variants, corpus, questions.subset(2), settings)
     base, rag = run.variants
     assert all(r.error is None for r in base.rows + rag.rows)
@@ -133,16 +152,25 @@ def test_cli_eval_writes_results(tmp_path, small_corpus_dir, settings, capsys):
     qfile = tmp_path / "q.jsonl"
     qfile.write_bytes(QUESTIONS)
     vfile = tmp_path / "v.yaml"
-    vfile.write_text(f"corpus: {small_corpus_dir}\nquestions: q.jsonl\ndefaults: {{model: fake:extractive}}\n"
-                     "variants:\n - {name: baseline}\n - {name: rag, use_retrieval: true, top_k: 2}\n")
+    vfile.write_text(
+        f"corpus: {small_corpus_dir}\nquestions: q.jsonl\ndefaults: {{model: fake:extractive}}\n"
+        "variants:\n - {name: baseline}\n - {name: rag, use_retrieval: true, top_k: 2}\n"
+    )
     out = tmp_path / "results.json"
     assert cli_main(["eval", "--variants", str(vfile), "--limit", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "baseline" in printed and "rag" in printed
     data = json.loads(out.read_text())
     rag = data["variants"][1]
-    assert rag["used_retrieval"] and {"exact_match", "token_f1", "contains", "hit@k", "mrr", "ndcg@k",
-                                      "latency_s"} <= set(rag["aggregates"])
+    assert rag["used_retrieval"] and {
+        "exact_match",
+        "token_f1",
+        "contains",
+        "hit@k",
+        "mrr",
+        "ndcg@k",
+        "latency_s",
+    } <= set(rag["aggregates"])
     assert rag["rows"][0]["retrieved"][0]["chunk_id"]
 
 

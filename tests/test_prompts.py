@@ -10,13 +10,16 @@ def test_render_known_variables():
     assert render_template("literal {{braces}}", {}) == "literal {braces}"
 
 
-@pytest.mark.parametrize("template, message", [
-    ("{unknown}", "{unknown}, which is not defined"),
-    ("open { brace", "unbalanced braces"),
-    ("close } brace", "unbalanced braces"),
-    ("{a.b}", "only simple names"),
-    ("{0}", "only simple names"),
-])
+@pytest.mark.parametrize(
+    "template, message",
+    [
+        ("{unknown}", "{unknown}, which is not defined"),
+        ("open { brace", "unbalanced braces"),
+        ("close } brace", "unbalanced braces"),
+        ("{a.b}", "only simple names"),
+        ("{0}", "only simple names"),
+    ],
+)
 def test_bad_templates_say_what_to_do(template, message):
     with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")):
         render_template(template, {"question": "q"})
@@ -27,8 +30,9 @@ def test_template_fields():
 
 
 def test_rag_prompt_has_context_few_shot_and_step_by_step():
-    variant = VariantConfig(use_retrieval=True, think_step_by_step=True,
-                            few_shot=(FewShotExample(question="Q1", answer="A1"),))
+    variant = VariantConfig(
+        use_retrieval=True, think_step_by_step=True, few_shot=(FewShotExample(question="Q1", answer="A1"),)
+    )
     prompt = build_prompt(variant, "What?", "[1] (t)\nsome context")
     roles = [m["role"] for m in prompt.messages]
     assert roles == ["system", "user", "assistant", "user"]

@@ -61,8 +61,12 @@ def test_fuse_renumbers_ranks_and_uses_fused_scores():
 
 # --- BM25 -------------------------------------------------------------------------------------------------
 
-TEXTS = ["The cat sat on the mat.", "Dogs chase cats in the garden.", "Quantum physics studies particles.",
-         "A recipe for apple pie with apples and cinnamon."]
+TEXTS = [
+    "The cat sat on the mat.",
+    "Dogs chase cats in the garden.",
+    "Quantum physics studies particles.",
+    "A recipe for apple pie with apples and cinnamon.",
+]
 
 
 def test_tokenize_lowercases_drops_stopwords_and_strips_plurals():
@@ -71,11 +75,29 @@ def test_tokenize_lowercases_drops_stopwords_and_strips_plurals():
     assert stems == ["study", "cell", "virus", "class", "is"]
 
 
-@pytest.mark.parametrize("word, expected", [
-    ("caresses", "caress"), ("ponies", "poni"), ("agreed", "agre"), ("feed", "feed"), ("hopping", "hop"),
-    ("filing", "file"), ("happy", "happi"), ("sky", "sky"), ("relational", "relat"), ("rational", "ration"),
-    ("generalizations", "gener"), ("oscillators", "oscil"), ("adoption", "adopt"), ("controll", "control"),
-    ("replacement", "replac"), ("cease", "ceas"), ("rate", "rate"), ("is", "is")])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("caresses", "caress"),
+        ("ponies", "poni"),
+        ("agreed", "agre"),
+        ("feed", "feed"),
+        ("hopping", "hop"),
+        ("filing", "file"),
+        ("happy", "happi"),
+        ("sky", "sky"),
+        ("relational", "relat"),
+        ("rational", "ration"),
+        ("generalizations", "gener"),
+        ("oscillators", "oscil"),
+        ("adoption", "adopt"),
+        ("controll", "control"),
+        ("replacement", "replac"),
+        ("cease", "ceas"),
+        ("rate", "rate"),
+        ("is", "is"),
+    ],
+)
 def test_porter_stemmer_matches_the_published_examples(word, expected):
     assert porter.stem(word) == expected
 
@@ -86,8 +108,9 @@ def test_bm25_ranks_the_document_sharing_the_rare_words_first():
     assert [i for i, _ in ranker.top("cats", 5)] == [0, 1] or [i for i, _ in ranker.top("cats", 5)] == [1, 0]
     assert ranker.top("the of and", 5) == [], "a query of stopwords matches nothing"
     assert ranker.top("zebra", 5) == []
-    assert ranker.top("cat", 5, allowed=np.array([False, True, True, True])) == [(1, pytest.approx(
-        ranker.scores("cat")[1]))]
+    assert ranker.top("cat", 5, allowed=np.array([False, True, True, True])) == [
+        (1, pytest.approx(ranker.scores("cat")[1]))
+    ]
 
 
 def test_bm25_score_matches_the_lucene_formula_with_k1_09_b_04():
@@ -176,14 +199,20 @@ def test_exact_index_is_an_exact_cosine_search():
 def beir_dir(tmp_path):
     folder = tmp_path / "tiny"
     (folder / "qrels").mkdir(parents=True)
-    docs = [("d1", "Cats", "Cats purr when they are content and sleep most of the day."),
-            ("d2", "Dogs", "Dogs bark at strangers and love long walks."),
-            ("d3", "Volcanoes", "A volcano erupts when magma rises through the crust."),
-            ("d4", "Tea", "Green tea contains caffeine and antioxidants.")]
+    docs = [
+        ("d1", "Cats", "Cats purr when they are content and sleep most of the day."),
+        ("d2", "Dogs", "Dogs bark at strangers and love long walks."),
+        ("d3", "Volcanoes", "A volcano erupts when magma rises through the crust."),
+        ("d4", "Tea", "Green tea contains caffeine and antioxidants."),
+    ]
     rows = [json.dumps({"_id": i, "title": t, "text": x}) for i, t, x in docs]
     (folder / "corpus.jsonl").write_text("\n".join(rows))
-    queries = [("q1", "why do cats purr"), ("q2", "what makes a volcano erupt"),
-               ("q3", "caffeine in green tea"), ("q9", "a query without judgments")]
+    queries = [
+        ("q1", "why do cats purr"),
+        ("q2", "what makes a volcano erupt"),
+        ("q3", "caffeine in green tea"),
+        ("q9", "a query without judgments"),
+    ]
     (folder / "queries.jsonl").write_text("\n".join(json.dumps({"_id": i, "text": t}) for i, t in queries))
     qrels = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\nq3\td4\t1\n"
     (folder / "qrels" / "test.tsv").write_text(qrels)

@@ -69,10 +69,16 @@ def test_paired_bootstrap_matches_scipy_bootstrap(a: list[float], b: list[float]
         return np.mean(y - x, axis=axis)
 
     diff, low, high = stats.paired_bootstrap_diff(a, b, confidence=0.95, n_resamples=4000, seed=7)
-    reference = sps.bootstrap((np.array(a, float), np.array(b, float)), mean_diff, paired=True,
-                              vectorized=True,
-                              confidence_level=0.95, n_resamples=4000, method="percentile",
-                              rng=np.random.default_rng(7))
+    reference = sps.bootstrap(
+        (np.array(a, float), np.array(b, float)),
+        mean_diff,
+        paired=True,
+        vectorized=True,
+        confidence_level=0.95,
+        n_resamples=4000,
+        method="percentile",
+        rng=np.random.default_rng(7),
+    )
     assert diff == pytest.approx(np.mean(np.array(b) - np.array(a)))
     assert low == pytest.approx(reference.confidence_interval.low, abs=1e-12)
     assert high == pytest.approx(reference.confidence_interval.high, abs=1e-12)
@@ -86,8 +92,9 @@ def test_paired_bootstrap_degenerate_cases() -> None:
 
 
 def _rows(values: list[float | None], prefix: str = "q") -> list[SimpleNamespace]:
-    return [SimpleNamespace(qid=f"{prefix}{i}", metrics={"contains": v}, error=None)
-            for i, v in enumerate(values)]
+    return [
+        SimpleNamespace(qid=f"{prefix}{i}", metrics={"contains": v}, error=None) for i, v in enumerate(values)
+    ]
 
 
 def test_compare_variants_reports_a_real_gain_in_points() -> None:
@@ -118,13 +125,17 @@ def test_compare_variants_flips_the_interval_when_a_is_better() -> None:
 
 
 def test_compare_variants_aligns_by_qid_and_skips_errors_and_dict_rows() -> None:
-    a = [{"qid": "x", "metrics": {"contains": 1.0}, "error": None},
-         {"qid": "y", "metrics": {"contains": 0.0}, "error": None},
-         {"qid": "z", "metrics": {"contains": None}, "error": "model failed"}]
-    b = [SimpleNamespace(qid="y", metrics={"contains": 1.0}, error=None),
-         SimpleNamespace(qid="x", metrics={"contains": 1.0}, error=None),
-         SimpleNamespace(qid="z", metrics={"contains": 1.0}, error=None),
-         SimpleNamespace(qid="w", metrics={"contains": 1.0}, error=None)]
+    a = [
+        {"qid": "x", "metrics": {"contains": 1.0}, "error": None},
+        {"qid": "y", "metrics": {"contains": 0.0}, "error": None},
+        {"qid": "z", "metrics": {"contains": None}, "error": "model failed"},
+    ]
+    b = [
+        SimpleNamespace(qid="y", metrics={"contains": 1.0}, error=None),
+        SimpleNamespace(qid="x", metrics={"contains": 1.0}, error=None),
+        SimpleNamespace(qid="z", metrics={"contains": 1.0}, error=None),
+        SimpleNamespace(qid="w", metrics={"contains": 1.0}, error=None),
+    ]
     c = stats.compare_variants(a, b)
     assert (c.n, c.wins, c.ties) == (2, 1, 1)
 

@@ -25,13 +25,26 @@ CONFIGS = [VariantConfig(name="prompt only"), VariantConfig(name="rag", use_retr
 
 
 def _start(store: s.ExperimentStore) -> int:
-    return store.start_run(corpus="fictional", corpus_hash="c0ffee", questions="fictional questions",
-                           question_set_hash="q123", configs=CONFIGS, meta={"repeats": 1})
+    return store.start_run(
+        corpus="fictional",
+        corpus_hash="c0ffee",
+        questions="fictional questions",
+        question_set_hash="q123",
+        configs=CONFIGS,
+        meta={"repeats": 1},
+    )
 
 
 def _row(qid: str, contains: float = 1.0) -> dict[str, object]:
-    return {"qid": qid, "answer": "30 days", "metrics": {"contains": contains}, "prompt_tokens": 12,
-            "completion_tokens": 3, "latency_s": 0.25, "cost_usd": 0.0}
+    return {
+        "qid": qid,
+        "answer": "30 days",
+        "metrics": {"contains": contains},
+        "prompt_tokens": 12,
+        "completion_tokens": 3,
+        "latency_s": 0.25,
+        "cost_usd": 0.0,
+    }
 
 
 def test_a_run_round_trips_with_configs_rows_and_hashes(settings: Settings) -> None:
@@ -66,10 +79,21 @@ def test_list_runs_newest_first_with_counts(settings: Settings) -> None:
 def test_question_results_and_repeats_are_stored(settings: Settings) -> None:
     store = s.ExperimentStore(settings)
     run_id = _start(store)
-    result = QuestionResult(qid="q9", question="How long?", golds=["30 days"], answer="30 days",
-                            raw_output="x", retrieved=[], metrics={"contains": 1.0, "hit@k": None},
-                            prompt="p", prompt_tokens=1, completion_tokens=1, latency_s=0.1,
-                            timings={"generate": 0.1}, evidence_in_corpus=None)
+    result = QuestionResult(
+        qid="q9",
+        question="How long?",
+        golds=["30 days"],
+        answer="30 days",
+        raw_output="x",
+        retrieved=[],
+        metrics={"contains": 1.0, "hit@k": None},
+        prompt="p",
+        prompt_tokens=1,
+        completion_tokens=1,
+        latency_s=0.1,
+        timings={"generate": 0.1},
+        evidence_in_corpus=None,
+    )
     store.add_row(run_id, "rag", result, repeat=0)
     store.add_row(run_id, "rag", result, repeat=1)
     rows = store.load_run(run_id)["rows"]["rag"]
@@ -127,8 +151,9 @@ WRITER = textwrap.dedent("""
 def test_a_killed_run_keeps_its_rows_and_can_be_resumed(tmp_path: Path) -> None:
     path = tmp_path / "data" / "experiments.sqlite3"
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    with subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
-                          env=env) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env
+    ) as proc:
         assert proc.stdout is not None
         run_id = int(proc.stdout.readline())
         saved = [tuple(proc.stdout.readline().split()) for _ in range(25)]  # each printed after its commit
@@ -141,7 +166,7 @@ def test_a_killed_run_keeps_its_rows_and_can_be_resumed(tmp_path: Path) -> None:
     assert store.load_run(run_id)["status"] == "running"
     done = store.done_keys(run_id)
     in_order = [(variant, f"q{i}") for i in range(len(done)) for variant in ("a", "b")]
-    assert set(saved) <= done and done == set(in_order[:len(done)])  # every row up to the kill, no gap
+    assert set(saved) <= done and done == set(in_order[: len(done)])  # every row up to the kill, no gap
     assert store.mark_interrupted() == [run_id]
     assert store.load_run(run_id)["status"] == "incomplete"
     assert store.mark_interrupted() == []
@@ -202,12 +227,15 @@ def test_a_damaged_file_is_a_clear_error(tmp_path: Path) -> None:
         s.ExperimentStore(path)
 
 
-@pytest.mark.parametrize("error,expected", [
-    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
-    (sqlite3.OperationalError("database or disk is full"), "full"),
-    (OSError(28, "No space left on device"), "full"),
-    (PermissionError(13, "Permission denied"), "read-only"),
-    (sqlite3.OperationalError("database is locked"), "another process"),
-])
+@pytest.mark.parametrize(
+    "error,expected",
+    [
+        (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+        (sqlite3.OperationalError("database or disk is full"), "full"),
+        (OSError(28, "No space left on device"), "full"),
+        (PermissionError(13, "Permission denied"), "read-only"),
+        (sqlite3.OperationalError("database is locked"), "another process"),
+    ],
+)
 def test_explain_maps_storage_errors_to_advice(error: BaseException, expected: str) -> None:
     assert expected in explain(error, Path("/data/experiments.sqlite3"))

@@ -72,9 +72,16 @@ def test_hyde_without_the_question_searches_with_the_passage_alone():
     assert hyde_query(RETURN_Q, FakeLLM(rules=[HYDE_RULE]), None).query.vector is None, "BM25 needs only text"
 
 
-@pytest.mark.parametrize("reply, reason", [
-    ("", "empty"), ("I'm sorry, I cannot help with that.", "declined"), ("not in the documents", "declined"),
-    (RETURN_Q, "repeated the question"), ("30 days.", "too short")])
+@pytest.mark.parametrize(
+    "reply, reason",
+    [
+        ("", "empty"),
+        ("I'm sorry, I cannot help with that.", "declined"),
+        ("not in the documents", "declined"),
+        (RETURN_Q, "repeated the question"),
+        ("30 days.", "too short"),
+    ],
+)
 def test_unusable_hyde_output_falls_back_to_the_question(reply, reason):
     result = hyde_query(RETURN_Q, FakeLLM(rules=[(r".", reply)]), TableEmbedder())
     assert result.passage is None and reason in result.fallback and "question alone" in result.fallback
@@ -86,8 +93,10 @@ def test_unusable_hyde_output_falls_back_to_the_question(reply, reason):
 
 
 def test_parse_rewrites_strips_numbering_quotes_repeats_and_the_question():
-    reply = (f'1. "Return window for products"\n2) {RETURN_Q}\n- refund period length\n\n'
-             "* Refund period length\nok")
+    reply = (
+        f'1. "Return window for products"\n2) {RETURN_Q}\n- refund period length\n\n'
+        "* Refund period length\nok"
+    )
     assert parse_rewrites(reply, RETURN_Q, 5) == ["Return window for products", "refund period length"]
 
 
@@ -100,9 +109,11 @@ def test_expand_query_records_when_the_model_gives_fewer_rewrites():
 
 # --- rerank -----------------------------------------------------------------------------------------------
 
-HITS = [_hit("a", "The office has a coffee machine.", 1),
-        _hit("b", "Returns are accepted within 30 days.", 2),
-        _hit("c", "Shipping takes two days.", 3)]
+HITS = [
+    _hit("a", "The office has a coffee machine.", 1),
+    _hit("b", "Returns are accepted within 30 days.", 2),
+    _hit("c", "Shipping takes two days.", 3),
+]
 
 
 def test_llm_rerank_by_text_moves_the_yes_passage_up():
@@ -138,9 +149,15 @@ def test_llm_rerank_uses_yes_probabilities_when_the_model_has_them():
 CATEGORIES = ("handbook", "policies", "products")
 
 
-@pytest.mark.parametrize("label, categories", [
-    ("policies", ("policies",)), ("Policy", ("policies",)), ("handbook, products", ("handbook", "products")),
-    ("The question is about policies.", ("policies",))])
+@pytest.mark.parametrize(
+    "label, categories",
+    [
+        ("policies", ("policies",)),
+        ("Policy", ("policies",)),
+        ("handbook, products", ("handbook", "products")),
+        ("The question is about policies.", ("policies",)),
+    ],
+)
 def test_a_label_naming_categories_filters_to_them(label, categories):
     result = interpret(label, CATEGORIES)
     assert result.categories == categories and result.needs_documents and not result.fallback
@@ -194,19 +211,38 @@ def test_fact_check_skips_abstentions_and_answers_without_passages():
 
 def test_defaults_keep_todays_behaviour_and_new_fields_round_trip(tmp_path):
     plain = VariantConfig()
-    assert (plain.retriever, plain.hyde, plain.query_expansion, plain.reranker, plain.classify,
-            plain.fact_check) == ("dense", False, 0, "none", False, False)
-    full = VariantConfig(name="all", use_retrieval=True, retriever="hybrid", hyde=True,
-                         hyde_with_question=False, query_expansion=2, reranker="llm", rerank_candidates=8,
-                         classify=True, fact_check=True)
+    assert (
+        plain.retriever,
+        plain.hyde,
+        plain.query_expansion,
+        plain.reranker,
+        plain.classify,
+        plain.fact_check,
+    ) == ("dense", False, 0, "none", False, False)
+    full = VariantConfig(
+        name="all",
+        use_retrieval=True,
+        retriever="hybrid",
+        hyde=True,
+        hyde_with_question=False,
+        query_expansion=2,
+        reranker="llm",
+        rerank_candidates=8,
+        classify=True,
+        fact_check=True,
+    )
     assert load_variant_set_text(dump_variant_set([full]), tmp_path).variants[0] == full
     assert set(full.diff(plain)) >= {"retriever", "hyde", "reranker", "classify", "fact_check"}
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"hyde": True}, "hyde only work with retrieval"),
-    ({"use_retrieval": True, "reranker": "llm", "top_k": 10, "rerank_candidates": 5}, "at least top_k"),
-    ({"use_retrieval": True, "query_expansion": 9}, "query_expansion")])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"hyde": True}, "hyde only work with retrieval"),
+        ({"use_retrieval": True, "reranker": "llm", "top_k": 10, "rerank_candidates": 5}, "at least top_k"),
+        ({"use_retrieval": True, "query_expansion": 9}, "query_expansion"),
+    ],
+)
 def test_invalid_technique_settings_are_config_errors(fields, message):
     with pytest.raises(ConfigError, match=message):
         variant_from_dict({"name": "x", **fields})
@@ -248,8 +284,9 @@ def test_expansion_in_the_pipeline_fuses_all_queries(corpus, settings):
 
 def test_rerank_in_the_pipeline_records_the_order_change(corpus, settings):
     llm = FakeLLM(rules=[(r"(?s)Passage: .*return label", "yes"), (r"Passage:", "no")])
-    result = _run(corpus, settings, llm, question="What does a return label cost?", reranker="llm",
-                  rerank_candidates=6)
+    result = _run(
+        corpus, settings, llm, question="What does a return label cost?", reranker="llm", rerank_candidates=6
+    )
     rerank = result.steps["rerank"]
     assert len(rerank["before"]) == 6 and len(rerank["after"]) == 3 == len(result.retrieved)
     assert "return label" in result.retrieved[0].chunk.text
@@ -281,8 +318,12 @@ def test_fact_check_in_the_pipeline_replaces_an_unsupported_answer(corpus, setti
     llm = FakeLLM(rules=[(r"Proposed answer", "UNSUPPORTED: made up"), (r"Question:", "90 days")])
     result = _run(corpus, settings, llm, fact_check=True)
     assert result.answer == "not in the documents" and result.raw_output == "90 days"
-    assert result.steps["fact_check"] == {"verdict": "unsupported", "reason": "made up",
-                                          "original_answer": "90 days", "replaced": True}
+    assert result.steps["fact_check"] == {
+        "verdict": "unsupported",
+        "reason": "made up",
+        "original_answer": "90 days",
+        "replaced": True,
+    }
 
 
 def test_fact_check_parse_failure_keeps_the_answer_in_the_pipeline(corpus, settings):
@@ -292,31 +333,57 @@ def test_fact_check_parse_failure_keeps_the_answer_in_the_pipeline(corpus, setti
 
 
 def test_everything_combined(corpus, settings):
-    llm = FakeLLM(rules=[(r"categories", "policies"), HYDE_RULE, (r"Rewrite the question", "return window"),
-                         (r"(?s)Passage: .*30 days", "yes"), (r"Passage:", "no"),
-                         (r"Proposed answer", "SUPPORTED because the policy says so")])
-    result = _run(corpus, settings, llm, retriever="hybrid", hyde=True, query_expansion=1, reranker="llm",
-                  rerank_candidates=5, classify=True, fact_check=True)
+    llm = FakeLLM(
+        rules=[
+            (r"categories", "policies"),
+            HYDE_RULE,
+            (r"Rewrite the question", "return window"),
+            (r"(?s)Passage: .*30 days", "yes"),
+            (r"Passage:", "no"),
+            (r"Proposed answer", "SUPPORTED because the policy says so"),
+        ]
+    )
+    result = _run(
+        corpus,
+        settings,
+        llm,
+        retriever="hybrid",
+        hyde=True,
+        query_expansion=1,
+        reranker="llm",
+        rerank_candidates=5,
+        classify=True,
+        fact_check=True,
+    )
     steps = {"classification", "hyde_passage", "expansions", "rerank", "fact_check", "retrieval"}
     assert steps <= set(result.steps)
-    assert set(result.timings) == {"classify", "hyde", "expand", "retrieve", "rerank", "generate",
-                                   "fact_check"}
+    assert set(result.timings) == {
+        "classify",
+        "hyde",
+        "expand",
+        "retrieve",
+        "rerank",
+        "generate",
+        "fact_check",
+    }
     assert {h.chunk.category for h in result.retrieved} == {"policies"} and "30 days" in result.answer
     assert result.steps["fact_check"]["verdict"] == "supported"
     json.dumps(result.steps)
 
 
 def test_empty_query_and_huge_top_k_degrade_clearly(corpus, settings):
-    pipe = build_pipeline(VariantConfig(use_retrieval=True, retriever="bm25", top_k=100), corpus, settings,
-                          llm=FakeLLM())
+    pipe = build_pipeline(
+        VariantConfig(use_retrieval=True, retriever="bm25", top_k=100), corpus, settings, llm=FakeLLM()
+    )
     with pytest.raises(InputError, match="empty"):
         pipe.run("  ")
     assert 0 < len(pipe.run("return days holidays price").retrieved) <= len(pipe.index)
 
 
 def test_evaluation_results_carry_the_steps(corpus, settings):
-    questions = parse_questions("q.jsonl", json.dumps({"id": "r1", "question": RETURN_Q,
-                                                       "answers": ["30 days"]}).encode())
+    questions = parse_questions(
+        "q.jsonl", json.dumps({"id": "r1", "question": RETURN_Q, "answers": ["30 days"]}).encode()
+    )
     variant = VariantConfig(name="hyde", use_retrieval=True, hyde=True)
     run = run_evaluation([variant], corpus, questions, settings, llm=FakeLLM(rules=[HYDE_RULE]))
     row = run.to_dict()["variants"][0]["rows"][0]
@@ -331,15 +398,20 @@ def test_evaluation_results_carry_the_steps(corpus, settings):
 def real(tmp_path_factory):
     """Run one question through the real model; the index is built once for all the real tests."""
     root = tmp_path_factory.mktemp("real")
-    for rel in ("policies/returns-and-refunds.md", "policies/travel.md", "handbook/leave-and-holidays.txt",
-                "products/sproutvault-s3.md"):
+    for rel in (
+        "policies/returns-and-refunds.md",
+        "policies/travel.md",
+        "handbook/leave-and-holidays.txt",
+        "products/sproutvault-s3.md",
+    ):
         (root / "corpus" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(FICTIONAL_DOCS / rel, root / "corpus" / rel)
     corpus, settings = load_folder(root / "corpus"), Settings(data_dir=root / "data")
 
     def run(question=RETURN_Q, **fields):
-        variant = VariantConfig(name="real", use_retrieval=True, top_k=2, model=FAST_LOCAL_MODEL,
-                                max_tokens=16, **fields)
+        variant = VariantConfig(
+            name="real", use_retrieval=True, top_k=2, model=FAST_LOCAL_MODEL, max_tokens=16, **fields
+        )
         return build_pipeline(variant, corpus, settings).run(question)
 
     return run

@@ -153,9 +153,17 @@ def _prompt_fields(key: str, variant: VariantConfig) -> dict[str, Any]:
 def _active_techniques(variant: VariantConfig) -> str:
     """A short summary for the collapsed techniques section, so the choice shows without opening it."""
     on = [RETRIEVER_LABELS[variant.retriever].split(" (")[0].lower()] if variant.retriever != "dense" else []
-    on += [name for name, active in (("HyDE", variant.hyde), ("rewordings", variant.query_expansion > 0),
-                                     ("re-ranking", variant.reranker != "none"), ("routing", variant.classify),
-                                     ("fact-check", variant.fact_check)) if active]
+    on += [
+        name
+        for name, active in (
+            ("HyDE", variant.hyde),
+            ("rewordings", variant.query_expansion > 0),
+            ("re-ranking", variant.reranker != "none"),
+            ("routing", variant.classify),
+            ("fact-check", variant.fact_check),
+        )
+        if active
+    ]
     return ", ".join(on) or "none"
 
 
@@ -181,8 +189,10 @@ def _retrieval_fields(key: str, variant: VariantConfig, compact: bool = False) -
             index = index_editor(f"{key}_ix", variant.index, disabled=not use)
             techniques = _technique_fields(key, variant, use)
         if use:
-            st.caption(f"Chunks of {index.chunk_size} tokens ({index.chunk_overlap} overlap) · techniques: "
-                       f"{_active_techniques(variant.model_copy(update=techniques))}")
+            st.caption(
+                f"Chunks of {index.chunk_size} tokens ({index.chunk_overlap} overlap) · techniques: "
+                f"{_active_techniques(variant.model_copy(update=techniques))}"
+            )
     else:
         index = index_editor(f"{key}_ix", variant.index, disabled=not use)
         techniques = _technique_fields(key, variant, use)

@@ -10,5 +10,15 @@ from playground.strategies.fact_check import FactCheck, fact_check
 from playground.strategies.hyde import HydeResult, hyde_query
 from playground.strategies.rerank import RerankResult, llm_rerank
 
-__all__ = ["Classification", "Expansion", "FactCheck", "HydeResult", "RerankResult", "classify_question",
-           "expand_query", "fact_check", "hyde_query", "llm_rerank"]
+__all__ = [
+    "Classification",
+    "Expansion",
+    "FactCheck",
+    "HydeResult",
+    "RerankResult",
+    "classify_question",
+    "expand_query",
+    "fact_check",
+    "hyde_query",
+    "llm_rerank",
+]

@@ -15,11 +15,13 @@ from typing import Any
 from playground.bm25 import s_stem
 from playground.llms import LLM, Message
 
-_PROMPT = ("A document collection is split into these categories: {categories}.\n"
-           "Which categories would hold the answer to the question below? Reply with the category names "
-           "only, separated by commas. Reply 'all' if it could be in any of them, or 'none' if the "
-           "question needs no documents at all (small talk, arithmetic, general knowledge).\n\n"
-           "Question: {question}")
+_PROMPT = (
+    "A document collection is split into these categories: {categories}.\n"
+    "Which categories would hold the answer to the question below? Reply with the category names "
+    "only, separated by commas. Reply 'all' if it could be in any of them, or 'none' if the "
+    "question needs no documents at all (small talk, arithmetic, general knowledge).\n\n"
+    "Question: {question}"
+)
 _SPLIT = re.compile(r"[,;\n/]|\band\b")
 
 
@@ -33,9 +35,14 @@ class Classification:
     available: tuple[str, ...] = field(default=(), compare=False)
 
     def step(self) -> dict[str, Any]:
-        return {"label": self.label, "categories": list(self.categories),
-                "needs_documents": self.needs_documents, "fallback": self.fallback, "note": self.note,
-                "available": list(self.available)}
+        return {
+            "label": self.label,
+            "categories": list(self.categories),
+            "needs_documents": self.needs_documents,
+            "fallback": self.fallback,
+            "note": self.note,
+            "available": list(self.available),
+        }
 
 
 def corpus_categories(categories: Iterable[str]) -> tuple[str, ...]:
@@ -71,16 +78,18 @@ def interpret(label: str, categories: Sequence[str]) -> Classification:
         return Classification(label, matched, available=available)
     words = set(_normalise(label).split())
     if words & {"none", "no"} and not words & {"all", "any"}:
-        return Classification(label, (), needs_documents=False, note="the question needs no documents",
-                              available=available)
+        return Classification(
+            label, (), needs_documents=False, note="the question needs no documents", available=available
+        )
     if words & {"all", "any", "every", "everything"}:
         return Classification(label, (), note="any category: searched everything", available=available)
     note = f"the label {label.strip()[:80]!r} matches no category; searched everything"
     return Classification(label, (), fallback=True, note=note, available=available)
 
 
-def classify_question(question: str, categories: Sequence[str], llm: LLM, *,
-                      max_tokens: int = 24) -> Classification:
+def classify_question(
+    question: str, categories: Sequence[str], llm: LLM, *, max_tokens: int = 24
+) -> Classification:
     """Ask the model which categories the question is about, and route by its reply."""
     reply = llm.chat(classify_messages(question, categories), temperature=0.0, max_tokens=max_tokens).text
     return interpret(reply.strip(), categories)

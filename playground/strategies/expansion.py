@@ -9,9 +9,11 @@ from typing import Any
 from playground.llms import LLM, Message
 
 MAX_REWRITES = 5
-_PROMPT = ("Rewrite the question below in {n} different ways that a search engine could use: use synonyms, "
-           "spell out abbreviations, or name what the answer would be about. Write one rewrite per line, "
-           "without numbering or any other text.\n\nQuestion: {question}")
+_PROMPT = (
+    "Rewrite the question below in {n} different ways that a search engine could use: use synonyms, "
+    "spell out abbreviations, or name what the answer would be about. Write one rewrite per line, "
+    "without numbering or any other text.\n\nQuestion: {question}"
+)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.):]|rewrite\s*\d*\s*:)\s*", re.I)
 
 

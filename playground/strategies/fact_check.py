@@ -16,9 +16,11 @@ from playground.llms import LLM, Message
 from playground.prompts import NOT_FOUND, format_context
 
 Verdict = Literal["supported", "unsupported", "unclear"]
-_PROMPT = ("Context:\n{context}\n\nQuestion: {question}\nProposed answer: {answer}\n\n"
-           "Is the proposed answer stated in or directly supported by the context? Reply on the first line "
-           "with exactly one word: SUPPORTED or UNSUPPORTED. On the second line give a short reason.")
+_PROMPT = (
+    "Context:\n{context}\n\nQuestion: {question}\nProposed answer: {answer}\n\n"
+    "Is the proposed answer stated in or directly supported by the context? Reply on the first line "
+    "with exactly one word: SUPPORTED or UNSUPPORTED. On the second line give a short reason."
+)
 _VERDICT = re.compile(r"\b(unsupported|not supported|supported|unclear)\b", re.I)
 
 
@@ -34,8 +36,12 @@ class FactCheck:
         return self.answer != self.original_answer
 
     def step(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "reason": self.reason, "original_answer": self.original_answer,
-                "replaced": self.replaced}
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "original_answer": self.original_answer,
+            "replaced": self.replaced,
+        }
 
 
 def fact_check_messages(question: str, answer: str, hits: Sequence[ScoredChunk]) -> list[Message]:
@@ -50,7 +56,7 @@ def parse_verdict(reply: str) -> tuple[Verdict, str] | None:
         return None
     word = found.group(1).lower()
     verdict: Verdict = "unsupported" if word in {"unsupported", "not supported"} else word  # type: ignore[assignment]
-    rest = reply[found.end():].lstrip(" \n:.-*").strip()
+    rest = reply[found.end() :].lstrip(" \n:.-*").strip()
     return verdict, rest.splitlines()[0].strip() if rest else "(no reason given)"
 
 
@@ -58,20 +64,27 @@ def _is_abstention(answer: str) -> bool:
     return NOT_FOUND in answer.lower()
 
 
-def fact_check(question: str, answer: str, hits: Sequence[ScoredChunk], llm: LLM, *,
-               max_tokens: int = 60) -> FactCheck:
+def fact_check(
+    question: str, answer: str, hits: Sequence[ScoredChunk], llm: LLM, *, max_tokens: int = 60
+) -> FactCheck:
     """Check the answer; replace it by "not in the documents" only when the verdict is unsupported."""
     if _is_abstention(answer):
-        return FactCheck("supported", "the answer says it is not in the documents: nothing to check",
-                         answer, answer)
+        return FactCheck(
+            "supported", "the answer says it is not in the documents: nothing to check", answer, answer
+        )
     if not hits:
-        return FactCheck("unclear", "no retrieved passages to check the answer against; answer kept",
-                         answer, answer)
+        return FactCheck(
+            "unclear", "no retrieved passages to check the answer against; answer kept", answer, answer
+        )
     messages = fact_check_messages(question, answer, hits)
     reply = llm.chat(messages, temperature=0.0, max_tokens=max_tokens).text
     parsed = parse_verdict(reply)
     if parsed is None:
-        return FactCheck("unclear", f"could not read a verdict in the checker's reply "
-                         f"{reply.strip()[:120]!r}; answer kept", answer, answer)
+        return FactCheck(
+            "unclear",
+            f"could not read a verdict in the checker's reply {reply.strip()[:120]!r}; answer kept",
+            answer,
+            answer,
+        )
     verdict, reason = parsed
     return FactCheck(verdict, reason, NOT_FOUND if verdict == "unsupported" else answer, answer)

@@ -18,9 +18,11 @@ from playground.prompts import NOT_FOUND
 from playground.retrievers import Query
 
 MAX_TOKENS = 120
-_PROMPT = ("Write a short passage (two to four sentences) that answers the question below, in the style "
-           "of the document it would come from. State facts directly, even if you have to guess them.\n\n"
-           "Question: {question}\n\nPassage:")
+_PROMPT = (
+    "Write a short passage (two to four sentences) that answers the question below, in the style "
+    "of the document it would come from. State facts directly, even if you have to guess them.\n\n"
+    "Question: {question}\n\nPassage:"
+)
 _REFUSAL = re.compile(r"^\s*(i'?m sorry|i cannot|i can'?t|i do not know|i don'?t know|as an ai|sorry)", re.I)
 _MIN_WORDS = 4
 
@@ -69,8 +71,14 @@ def build_query(question: str, passage: str, embedder: Embedder | None, with_que
     return Query(text, _combine(embedder.embed_query(question), passage_vector))
 
 
-def hyde_query(question: str, llm: LLM, embedder: Embedder | None, *, with_question: bool = True,
-               max_tokens: int = MAX_TOKENS) -> HydeResult:
+def hyde_query(
+    question: str,
+    llm: LLM,
+    embedder: Embedder | None,
+    *,
+    with_question: bool = True,
+    max_tokens: int = MAX_TOKENS,
+) -> HydeResult:
     """Generate the passage and build the query; unusable output falls back to the question alone."""
     passage = llm.chat(hyde_messages(question), temperature=0.0, max_tokens=max_tokens).text.strip()
     reason = unusable_reason(passage, question)

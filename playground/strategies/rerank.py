@@ -17,8 +17,10 @@ from playground.llms import LLM, Message
 
 PASSAGE_CHARS = 1500
 _SYSTEM = "You judge whether a passage helps answer a question. Reply with yes or no only."
-_USER = ("Question: {question}\n\nPassage: {passage}\n\n"
-         "Does this passage help answer the question? Reply yes or no.")
+_USER = (
+    "Question: {question}\n\nPassage: {passage}\n\n"
+    "Does this passage help answer the question? Reply yes or no."
+)
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.I)
 
 
@@ -31,15 +33,22 @@ class RerankResult:
     unparsed: int = 0
 
     def step(self) -> dict[str, Any]:
-        return {"before": self.before, "after": [h.chunk.chunk_id for h in self.hits], "scores": self.scores,
-                "method": self.method, "unparsed": self.unparsed}
+        return {
+            "before": self.before,
+            "after": [h.chunk.chunk_id for h in self.hits],
+            "scores": self.scores,
+            "method": self.method,
+            "unparsed": self.unparsed,
+        }
 
 
 def relevance_messages(question: str, passage: str) -> list[Message]:
     # The question comes before the passage so consecutive prompts share a cached prefix.
     text = passage if len(passage) <= PASSAGE_CHARS else passage[:PASSAGE_CHARS] + " ..."
-    return [{"role": "system", "content": _SYSTEM},
-            {"role": "user", "content": _USER.format(question=question, passage=text)}]
+    return [
+        {"role": "system", "content": _SYSTEM},
+        {"role": "user", "content": _USER.format(question=question, passage=text)},
+    ]
 
 
 def parse_yes_no(text: str) -> float | None:
@@ -68,6 +77,10 @@ def llm_rerank(question: str, hits: Sequence[ScoredChunk], llm: LLM, top_k: int)
     ranked = sorted(scored, key=lambda item: -item[1])[:top_k]
     new_hits = [ScoredChunk(hit.chunk, p, rank) for rank, (hit, p, _, _) in enumerate(ranked, start=1)]
     methods = sorted({method for _, _, method, _ in scored}) or ["none"]
-    return RerankResult(hits=new_hits, before=[h.chunk.chunk_id for h in hits],
-                        scores={h.chunk.chunk_id: round(p, 6) for h, p, _, _ in scored},
-                        method="+".join(methods), unparsed=sum(1 for *_, ok in scored if not ok))
+    return RerankResult(
+        hits=new_hits,
+        before=[h.chunk.chunk_id for h in hits],
+        scores={h.chunk.chunk_id: round(p, 6) for h, p, _, _ in scored},
+        method="+".join(methods),
+        unparsed=sum(1 for *_, ok in scored if not ok),
+    )
