@@ -10,6 +10,7 @@ from typing import Any
 
 from playground import cli_eval
 from playground.errors import PlaygroundError
+from playground.finetune import cli as finetune_cli
 
 
 def _add_retrieval_bench(sub: Any) -> None:
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     cli_eval.add_parser(sub)
     _add_retrieval_bench(sub)
+    finetune_cli.add_parser(sub)
     return parser
 
 

@@ -16,7 +16,42 @@ from playground.llms import Completion, Message
 NOT_FOUND = "not in the documents"
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
-    ["a", "an", "the", "of", "to", "in", "on", "for", "is", "are", "was", "were", "what", "which", "who", "how", "when", "where", "does", "do", "did", "and", "or", "with", "by", "at", "from", "as", "be", "it", "its", "this", "that", "there"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "was",
+        "were",
+        "what",
+        "which",
+        "who",
+        "how",
+        "when",
+        "where",
+        "does",
+        "do",
+        "did",
+        "and",
+        "or",
+        "with",
+        "by",
+        "at",
+        "from",
+        "as",
+        "be",
+        "it",
+        "its",
+        "this",
+        "that",
+        "there",
+    ]
 )
 
 

@@ -35,8 +35,15 @@ class Completion:
 class LLM(Protocol):
     name: str
 
-    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
-             stop: list[str] | None = None, seed: int | None = None) -> Completion: ...
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> Completion: ...
 
 
 class LlamaCppLLM:
@@ -44,7 +51,9 @@ class LlamaCppLLM:
 
     def __init__(self, name: str, path: Path, *, n_ctx: int = 4096, lora_path: Path | None = None) -> None:
         if not path.exists():
-            raise ModelError(f"The model file for '{name}' is missing ({path}). Run the set-up: {SETUP_COMMAND}.")
+            raise ModelError(
+                f"The model file for '{name}' is missing ({path}). Run the set-up: {SETUP_COMMAND}."
+            )
         self.name = name
         self.path = path
         self._lock = threading.Lock()
@@ -52,34 +61,58 @@ class LlamaCppLLM:
         try:
             from llama_cpp import Llama
         except ImportError as err:
-            raise ModelError(f"llama-cpp-python is not installed ({err}). Run the set-up: {SETUP_COMMAND}.") from None
-        kwargs: dict[str, Any] = {"model_path": str(path), "n_ctx": n_ctx, "verbose": False,
-                                  "n_threads": max(1, os.cpu_count() or 1), "seed": 0}
+            raise ModelError(
+                f"llama-cpp-python is not installed ({err}). Run the set-up: {SETUP_COMMAND}."
+            ) from None
+        kwargs: dict[str, Any] = {
+            "model_path": str(path),
+            "n_ctx": n_ctx,
+            "verbose": False,
+            "n_threads": max(1, os.cpu_count() or 1),
+            "seed": 0,
+        }
         if lora_path is not None:
             kwargs["lora_path"] = str(lora_path)
         try:
             self._llm = Llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as err:
-            raise ModelError(f"Could not load '{name}' from {path} ({err}). The file may be corrupt: delete it "
-                             f"and run the set-up again: {SETUP_COMMAND}.") from None
+            raise ModelError(
+                f"Could not load '{name}' from {path} ({err}). The file may be corrupt: delete it "
+                f"and run the set-up again: {SETUP_COMMAND}."
+            ) from None
 
-    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
-             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
         started = time.perf_counter()
         with self._lock:
             try:
                 out: Any = self._llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]
-                    temperature=temperature, max_tokens=max_tokens, stop=stop,
-                    seed=seed if seed is not None else 0)
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    stop=stop,
+                    seed=seed if seed is not None else 0,
+                )
             except ValueError as err:
-                raise ModelError(f"{self.name} could not answer: {err}. If the prompt is too long, lower top-k or "
-                                 "the chunk size.") from None
+                raise ModelError(
+                    f"{self.name} could not answer: {err}. If the prompt is too long, lower top-k or "
+                    "the chunk size."
+                ) from None
         usage = out.get("usage") or {}
-        return Completion(text=(out["choices"][0]["message"].get("content") or "").strip(),
-                          prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                          completion_tokens=int(usage.get("completion_tokens", 0)),
-                          latency_s=time.perf_counter() - started, model=self.name)
+        return Completion(
+            text=(out["choices"][0]["message"].get("content") or "").strip(),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            latency_s=time.perf_counter() - started,
+            model=self.name,
+        )
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
@@ -126,51 +159,86 @@ class LlamaCppLLM:
             shared += 1
         llm.n_tokens = min(shared, len(tokens) - 1)
         try:
-            llm.eval(tokens[llm.n_tokens:])
+            llm.eval(tokens[llm.n_tokens :])
         except (ValueError, RuntimeError) as err:
-            raise ModelError(f"{self.name} could not score the passage ({err}). Lower the number of rerank "
-                             "candidates or the chunk size.") from None
+            raise ModelError(
+                f"{self.name} could not score the passage ({err}). Lower the number of rerank "
+                "candidates or the chunk size."
+            ) from None
         return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
 
 
 class OpenAIChatLLM:
     """Any model behind the OpenAI chat-completions API. A client can be passed in (tests use a local server)."""
 
-    def __init__(self, name: str, model: str, *, client: Any = None, api_key: str | None = None,
-                 base_url: str | None = None, timeout_s: float = 120.0, max_retries: int = 2) -> None:
+    def __init__(
+        self,
+        name: str,
+        model: str,
+        *,
+        client: Any = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout_s: float = 120.0,
+        max_retries: int = 2,
+    ) -> None:
         self.name = name
         self.model = model
         self.base_url = base_url
         self._client = client or _openai_client(api_key, base_url, timeout_s, max_retries)
 
-    def chat(self, messages: list[Message], *, temperature: float = 0.0, max_tokens: int = 256,
-             stop: list[str] | None = None, seed: int | None = None) -> Completion:
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int = 256,
+        stop: list[str] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
         import openai
 
         started = time.perf_counter()
         try:
             out = self._client.chat.completions.create(
-                model=self.model, messages=messages, temperature=temperature, max_tokens=max_tokens,
-                stop=stop or None, seed=seed)
+                model=self.model,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                stop=stop or None,
+                seed=seed,
+            )
         except openai.AuthenticationError:
-            raise ModelError(f"{self.name}: the API key was rejected. Check the key on the Settings page "
-                             "or in OPENAI_API_KEY.") from None
+            raise ModelError(
+                f"{self.name}: the API key was rejected. Check the key on the Settings page "
+                "or in OPENAI_API_KEY."
+            ) from None
         except openai.NotFoundError:
-            raise ModelError(f"{self.name}: the server does not know the model '{self.model}'. Check its name.") from None
+            raise ModelError(
+                f"{self.name}: the server does not know the model '{self.model}'. Check its name."
+            ) from None
         except openai.RateLimitError:
-            raise ModelError(f"{self.name}: rate limit reached after retries. Wait a minute, or lower the "
-                             "concurrency.") from None
+            raise ModelError(
+                f"{self.name}: rate limit reached after retries. Wait a minute, or lower the concurrency."
+            ) from None
         except openai.APIConnectionError:
             where = self.base_url or "the OpenAI API"
-            raise ModelError(f"{self.name}: cannot reach {where}. Check the address and that the server runs.") from None
+            raise ModelError(
+                f"{self.name}: cannot reach {where}. Check the address and that the server runs."
+            ) from None
         except openai.APIError as err:
-            raise ModelError(f"{self.name}: the server returned an error ({type(err).__name__}: {err}).") from None
+            raise ModelError(
+                f"{self.name}: the server returned an error ({type(err).__name__}: {err})."
+            ) from None
         choice = out.choices[0] if out.choices else None
         usage = out.usage
-        return Completion(text=((choice.message.content if choice else "") or "").strip(),
-                          prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                          completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                          latency_s=time.perf_counter() - started, model=self.name)
+        return Completion(
+            text=((choice.message.content if choice else "") or "").strip(),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            latency_s=time.perf_counter() - started,
+            model=self.name,
+        )
 
 
 def _openai_client(api_key: str | None, base_url: str | None, timeout_s: float, max_retries: int) -> Any:
@@ -185,8 +253,9 @@ def split_compatible(rest: str) -> tuple[str, str]:
     """`<model>@<base_url>` -> (model, base_url), for `openai-compatible:` names."""
     model, sep, url = rest.partition("@")
     if not sep or not model or not url.startswith(("http://", "https://")):
-        raise UnknownModelError(f"'openai-compatible:{rest}' should look like "
-                                "'openai-compatible:<model>@http://host:port/v1'.")
+        raise UnknownModelError(
+            f"'openai-compatible:{rest}' should look like 'openai-compatible:<model>@http://host:port/v1'."
+        )
     return model, url
 
 
@@ -212,8 +281,10 @@ def _local(name: str) -> LlamaCppLLM:
     """Load each local model (with its LoRA adapter, if any) once per process; later calls share it."""
     base, adapter = split_lora(name)
     if adapter is not None and not adapter.is_file():
-        raise ModelError(f"The LoRA adapter {adapter} is missing. Train it again on the Fine-tune page, or "
-                         "choose another model.")
+        raise ModelError(
+            f"The LoRA adapter {adapter} is missing. Train it again on the Fine-tune page, or "
+            "choose another model."
+        )
     key = _cache_key(name, adapter)
     with _LOCAL_LOCK:
         if key not in _LOCAL_MODELS:
@@ -247,7 +318,7 @@ def get_llm(name: str, settings: Settings | None = None, *, client: Any = None) 
     if provider == "local" and LORA_MARK in rest:
         base, adapter = split_lora(rest)
         if adapter is None or not (base in CATALOGUE or base.endswith(".gguf")):
-            raise UnknownModelError(f"'{name}' should look like 'local:qwen2.5-0.5b+lora:<adapter.gguf path>'.")
+            raise UnknownModelError(f"'{name}' should look like 'local:qwen2.5-0.5b+lora:<adapter.gguf>'.")
         return _local(name)
     if provider == "local" and (rest in CATALOGUE or rest.endswith(".gguf")):
         return _local(name)
@@ -257,13 +328,29 @@ def get_llm(name: str, settings: Settings | None = None, *, client: Any = None) 
         return FakeLLM(name=name)
     if provider == "openai" and rest:
         if client is None and not settings.openai_api_key:
-            raise MissingApiKeyError(f"'{name}' needs an OpenAI API key: set OPENAI_API_KEY before starting, or "
-                                     "type the key on the Settings page. Local models need no key.")
-        return OpenAIChatLLM(name, rest, client=client, api_key=settings.openai_api_key,
-                             base_url=settings.openai_base_url, timeout_s=settings.request_timeout_s)
+            raise MissingApiKeyError(
+                f"'{name}' needs an OpenAI API key: set OPENAI_API_KEY before starting, or "
+                "type the key on the Settings page. Local models need no key."
+            )
+        return OpenAIChatLLM(
+            name,
+            rest,
+            client=client,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout_s=settings.request_timeout_s,
+        )
     if provider == "openai-compatible":
         model, url = split_compatible(rest)
-        return OpenAIChatLLM(name, model, client=client, api_key=settings.openai_api_key or "not-needed",
-                             base_url=url, timeout_s=settings.request_timeout_s)
-    raise UnknownModelError(f"Unknown model '{name}'. Use one of {', '.join(known_models())}, "
-                            "'openai:<model>' or 'openai-compatible:<model>@<base_url>'.")
+        return OpenAIChatLLM(
+            name,
+            model,
+            client=client,
+            api_key=settings.openai_api_key or "not-needed",
+            base_url=url,
+            timeout_s=settings.request_timeout_s,
+        )
+    raise UnknownModelError(
+        f"Unknown model '{name}'. Use one of {', '.join(known_models())}, "
+        "'openai:<model>' or 'openai-compatible:<model>@<base_url>'."
+    )

@@ -40,8 +40,10 @@ if [ "$(cat "$STAMP_FILE" 2>/dev/null)" != "$(stamp_of)" ]; then
 
   if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     step "Building llama-cpp-python $LLAMA_VERSION (one time, ~7 min on 2 cores; cached in $WHEELS)"
+    # The source is kept in .cache/sdist: the LoRA converter (playground.finetune.convert) comes from it too.
+    "$VPY" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$LLAMA_VERSION" -d .cache/sdist
     CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" "$VPY" -m pip wheel --no-deps --wheel-dir "$WHEELS" \
-      "llama-cpp-python==$LLAMA_VERSION"
+      ".cache/sdist/llama_cpp_python-$LLAMA_VERSION.tar.gz"
   fi
 
   step "Installing the playground and its dependencies"
@@ -54,6 +56,9 @@ fi
 
 step "Checking the local model files"
 "$VPY" -m playground.local_models
+
+step "Checking llama.cpp's LoRA converter (from the llama-cpp-python source)"
+"$VPY" -c "from playground.finetune.convert import ensure_converter; print('  ', ensure_converter())"
 
 if [ "$WANT_BROWSER" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   step "Installing Debian's Chromium for the browser test"

@@ -16,8 +16,10 @@ from playground.finetune.progress import DivergedError, Monitor, run_steps
 from playground.prompts import DEFAULT_SYSTEM
 from playground.settings import Settings
 
-ITEMS = [TrainingItem(f"q{i}", f"What is fact number {i}?", f"answer {i}", f"passage {i}", f"c{i}", "d")
-         for i in range(12)]
+ITEMS = [
+    TrainingItem(f"q{i}", f"What is fact number {i}?", f"answer {i}", f"passage {i}", f"c{i}", "d")
+    for i in range(12)
+]
 
 
 def words(text: str) -> int:
@@ -31,29 +33,36 @@ def test_export_is_the_no_retrieval_prompt_plus_the_answer() -> None:
     assert first[0]["content"] == DEFAULT_SYSTEM and first[1]["content"] == "Question: What is fact number 0?"
     assert first[2]["content"] == "answer 0"
     assert [json.loads(line) for line in chatfile.to_pairs_jsonl(ITEMS[:1]).splitlines()] == [
-        {"anchor": "What is fact number 0?", "positive": "passage 0"}]
+        {"anchor": "What is fact number 0?", "positive": "passage 0"}
+    ]
     no_passage = TrainingItem("x", "Q?", "A")
     assert chatfile.to_pairs([no_passage, *ITEMS[:1]]) == [("What is fact number 0?", "passage 0")]
 
 
 def test_validation_reports_broken_lines_by_number_and_keeps_the_good_ones() -> None:
     good = chatfile.to_chat_jsonl(ITEMS[:3]).splitlines()
-    lines = [good[0],
-             '{"messages": [{"role": "user", "content": "hi"}',  # 2: broken JSON
-             '{"prompt": "old format", "completion": "x"}',  # 3: no messages
-             '{"messages": [{"role": "robot", "content": "hi"}]}',  # 4: bad role
-             '{"messages": [{"role": "user", "content": "only a question"}]}',  # 5: nothing to learn
-             "",  # 6: blank lines are fine
-             good[1],
-             '["a", "list"]',  # 8: not an object
-             '{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "x"}]}',  # 9
-             good[2]]
+    lines = [
+        good[0],
+        '{"messages": [{"role": "user", "content": "hi"}',  # 2: broken JSON
+        '{"prompt": "old format", "completion": "x"}',  # 3: no messages
+        '{"messages": [{"role": "robot", "content": "hi"}]}',  # 4: bad role
+        '{"messages": [{"role": "user", "content": "only a question"}]}',  # 5: nothing to learn
+        "",  # 6: blank lines are fine
+        good[1],
+        '["a", "list"]',  # 8: not an object
+        '{"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "x"}]}',  # 9
+        good[2],
+    ]
     report = chatfile.validate_chat_jsonl("\n".join(lines).encode(), count=words, counting="words")
     assert report.lines == [1, 7, 10]
     assert [(i.line, i.message.split(" (")[0]) for i in report.issues] == [
-        (2, "not valid JSON"), (3, "no 'messages' list"), (4, "message 1 has role 'robot'; use one of system, "
-                                                              "developer, user, assistant, tool"),
-        (5, "no assistant message to learn from"), (8, "not a JSON object"), (9, "message 1")]
+        (2, "not valid JSON"),
+        (3, "no 'messages' list"),
+        (4, "message 1 has role 'robot'; use one of system, developer, user, assistant, tool"),
+        (5, "no assistant message to learn from"),
+        (8, "not a JSON object"),
+        (9, "message 1"),
+    ]
     assert len(report.good_jsonl().splitlines()) == 3
 
 
@@ -65,7 +74,9 @@ def test_too_few_examples_say_the_minimum() -> None:
 
 
 def test_token_counts_add_the_chat_overhead() -> None:
-    example = {"messages": [{"role": "user", "content": "one two three"}, {"role": "assistant", "content": "four"}]}
+    example = {
+        "messages": [{"role": "user", "content": "one two three"}, {"role": "assistant", "content": "four"}]
+    }
     assert chatfile.example_tokens(example, words) == 3 + (4 + 3) + (4 + 1)
     assert chatfile.estimate_tokens("one two three four five six seven eight nine ten") == 13
     count, how = chatfile.local_token_counter()
@@ -82,6 +93,7 @@ def test_cost_is_tokens_times_epochs_times_price() -> None:
 
 # --- progress -----------------------------------------------------------------------------------------------
 
+
 def test_a_nan_loss_stops_training_as_diverged() -> None:
     calls: list[int] = []
 
@@ -91,7 +103,7 @@ def test_a_nan_loss_stops_training_as_diverged() -> None:
 
     seen: list[tuple[int, float]] = []
     monitor = Monitor(on_loss=lambda s, loss, total: seen.append((s, loss)))
-    with pytest.raises(DivergedError, match="step 3 of 10.*learning rate"):
+    with pytest.raises(DivergedError, match=r"step 3 of 10.*learning rate"):
         run_steps(step, 10, monitor)
     assert calls == [1, 2, 3] and len(seen) == 3 and math.isnan(monitor.losses[-1][1])
 
@@ -112,6 +124,7 @@ def test_monitor_keeps_extra_curves() -> None:
 
 
 # --- registry -----------------------------------------------------------------------------------------------
+
 
 def test_install_replaces_a_model_only_when_the_new_one_is_complete(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)

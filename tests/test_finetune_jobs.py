@@ -1,5 +1,5 @@
-"""Background jobs: a real worker process runs trivial targets; status, losses, stop and failures are read back
-from the job's files, also after "a page reload" (a reader that did not start the job)."""
+"""Background jobs: a real worker process runs trivial targets; status, losses, stop and failures are read
+back from the job's files, also after "a page reload" (a reader that did not start the job)."""
 
 from __future__ import annotations
 
@@ -35,14 +35,18 @@ def test_a_job_runs_in_its_own_process_and_reports_every_loss(job_settings: Sett
     assert "succeeded" in (jobs.jobs_dir(job_settings) / started.job_id / "log.txt").read_text()
 
 
-@pytest.mark.parametrize("params, status, reason", [
-    ({"nan_at": 2, "steps": 5}, "diverged", "loss became nan at step 2 of 5"),
-    ({"fail": True}, "failed", "the input was bad The previous models are unchanged."),
-    ({"unexpected": True}, "failed", "Unexpected error (RuntimeError: boom)"),
-    ({"crash": True}, "failed", "ended unexpectedly"),
-])
-def test_failures_end_with_a_status_and_a_reason(job_settings: Settings, params: dict[str, object], status: str,
-                                                 reason: str) -> None:
+@pytest.mark.parametrize(
+    "params, status, reason",
+    [
+        ({"nan_at": 2, "steps": 5}, "diverged", "loss became nan at step 2 of 5"),
+        ({"fail": True}, "failed", "the input was bad The previous models are unchanged."),
+        ({"unexpected": True}, "failed", "Unexpected error (RuntimeError: boom)"),
+        ({"crash": True}, "failed", "ended unexpectedly"),
+    ],
+)
+def test_failures_end_with_a_status_and_a_reason(
+    job_settings: Settings, params: dict[str, object], status: str, reason: str
+) -> None:
     done = jobs.wait(job_settings, start(job_settings, **params).job_id, timeout_s=60)
     assert done.status == status and reason in done.reason
 
@@ -80,8 +84,9 @@ def test_terminate_ends_a_worker_that_ignores_the_stop_file(job_settings: Settin
     assert done.status == "stopped", done.reason
 
 
-def test_a_reload_finds_the_running_job_and_its_progress(job_settings: Settings,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reload_finds_the_running_job_and_its_progress(
+    job_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     job = start(job_settings, steps=1000, sleep=0.05)
     wait_for_step(job_settings, job.job_id, 3)
     monkeypatch.setattr(jobs, "_CHILDREN", {})  # a new session or server process knows only the files

@@ -31,7 +31,7 @@ from tests.conftest import FAST_LOCAL_MODEL, FICTIONAL_DOCS, FICTIONAL_QUESTIONS
 
 
 def test_a_missing_adapter_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="adapter .* is missing. Train it again"):
+    with pytest.raises(ModelError, match=r"adapter .* is missing\. Train it again"):
         llms.get_llm(f"local:qwen2.5-0.5b+lora:{tmp_path / 'gone.gguf'}")
     with pytest.raises(UnknownModelError, match="should look like"):
         llms.get_llm("local:no-such-model+lora:/x.gguf")
@@ -51,25 +51,35 @@ def test_split_lora_and_the_cache_identity_include_the_adapter(tmp_path: Path) -
 
 # --- real training ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fictional_items() -> list[data.TrainingItem]:
     corpus = load_folder(FICTIONAL_DOCS)
     index = IndexConfig()
-    chunks = chunk_corpus(corpus.documents, chunker=index.chunker, chunk_size=index.chunk_size,
-                          chunk_overlap=index.chunk_overlap)
+    chunks = chunk_corpus(
+        corpus.documents,
+        chunker=index.chunker,
+        chunk_size=index.chunk_size,
+        chunk_overlap=index.chunk_overlap,
+    )
     return data.answerable(data.items_from_questions(load_questions(FICTIONAL_QUESTIONS), corpus, chunks))
 
 
 @pytest.mark.slow
-def test_embedding_finetune_trains_saves_and_serves_as_an_embedder(tmp_path: Path,
-                                                                     fictional_items: list[data.TrainingItem]
-                                                                     ) -> None:
+def test_embedding_finetune_trains_saves_and_serves_as_an_embedder(
+    tmp_path: Path, fictional_items: list[data.TrainingItem]
+) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     pairs = [(i.question, i.passage) for i in fictional_items if i.passage][:40]
     assert len(pairs) == 40
     monitor = Monitor()
-    trained = train_embedder(pairs, registry.models_dir(settings) / "mini", EmbedHyper(epochs=1, batch_size=16),
-                             monitor=monitor, meta={"trained_on": "fictional sample"})
+    trained = train_embedder(
+        pairs,
+        registry.models_dir(settings) / "mini",
+        EmbedHyper(epochs=1, batch_size=16),
+        monitor=monitor,
+        meta={"trained_on": "fictional sample"},
+    )
     assert trained.steps == 3 and [s for s, _ in monitor.losses] == [1, 2, 3]
     assert all(math.isfinite(loss) for _, loss in monitor.losses)
     [model] = registry.list_models(settings)
@@ -94,12 +104,17 @@ def lora_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(data_dir=root)
 
 
-LORA_ITEMS = [data.TrainingItem(f"q{i}", q, a) for i, (q, a) in enumerate([
-    ("Who founded Zorblax Industries?", "Mira Quell"),
-    ("Where is Zorblax Industries based?", "Port Vannick"),
-    ("When was Zorblax Industries founded?", "12 May 1999"),
-    ("What does Zorblax Industries make?", "glass kettles"),
-])]
+LORA_ITEMS = [
+    data.TrainingItem(f"q{i}", q, a)
+    for i, (q, a) in enumerate(
+        [
+            ("Who founded Zorblax Industries?", "Mira Quell"),
+            ("Where is Zorblax Industries based?", "Port Vannick"),
+            ("When was Zorblax Industries founded?", "12 May 1999"),
+            ("What does Zorblax Industries make?", "glass kettles"),
+        ]
+    )
+]
 
 
 @pytest.mark.slow
@@ -108,9 +123,15 @@ def test_lora_trains_converts_and_llama_cpp_answers_with_the_adapter(lora_settin
 
     stages: list[str] = []
     monitor = Monitor()
-    trained = train_lora(LORA_ITEMS, registry.models_dir(lora_settings) / "zorblax", lora_settings,
-                         LoraHyper(epochs=1, batch_size=2, max_steps=2, learning_rate=1e-3), monitor=monitor,
-                         on_stage=stages.append, meta={"trained_on": "four made-up facts"})
+    trained = train_lora(
+        LORA_ITEMS,
+        registry.models_dir(lora_settings) / "zorblax",
+        lora_settings,
+        LoraHyper(epochs=1, batch_size=2, max_steps=2, learning_rate=1e-3),
+        monitor=monitor,
+        on_stage=stages.append,
+        meta={"trained_on": "four made-up facts"},
+    )
     assert [s for s, _ in monitor.losses] == [1, 2] and all(math.isfinite(v) for _, v in monitor.losses)
     assert trained.adapter.stat().st_size < 20_000_000
     assert any("GGUF" in s for s in stages) and any("llama.cpp" in s for s in stages)
@@ -123,8 +144,13 @@ def test_lora_trains_converts_and_llama_cpp_answers_with_the_adapter(lora_settin
 
     before = trained.adapter.read_bytes()
     with pytest.raises(StoppedError):  # a stopped run leaves the adapter that was there
-        train_lora(LORA_ITEMS, registry.models_dir(lora_settings) / "zorblax", lora_settings,
-                   LoraHyper(max_steps=2), monitor=Monitor(should_stop=lambda: True))
+        train_lora(
+            LORA_ITEMS,
+            registry.models_dir(lora_settings) / "zorblax",
+            lora_settings,
+            LoraHyper(max_steps=2),
+            monitor=Monitor(should_stop=lambda: True),
+        )
     assert trained.adapter.read_bytes() == before
     assert [p.name for p in registry.models_dir(lora_settings).iterdir()] == ["zorblax"]
     llms.unload_local_models()

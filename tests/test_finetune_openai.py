@@ -17,7 +17,9 @@ from playground.finetune.progress import Monitor
 from playground.settings import Settings
 from tests.openai_ft_stub import openai_ft_stub
 
-TRAIN = chatfile.to_chat_jsonl([TrainingItem(f"q{i}", f"Question {i}?", f"Answer {i}") for i in range(10)]).encode()
+TRAIN = chatfile.to_chat_jsonl(
+    [TrainingItem(f"q{i}", f"Question {i}?", f"Answer {i}") for i in range(10)]
+).encode()
 
 
 def client(url: str) -> openai.OpenAI:
@@ -27,17 +29,32 @@ def client(url: str) -> openai.OpenAI:
 def test_a_finetune_uploads_creates_polls_and_returns_the_model() -> None:
     with openai_ft_stub() as (url, state):
         monitor = Monitor()
-        result = openai_ft.run_finetune(client(url), TRAIN, "gpt-4o-mini-2024-07-18",
-                                        OpenAIHyper(n_epochs=3, learning_rate_multiplier=0.5), monitor,
-                                        validation=TRAIN, suffix="tansy", poll_s=0.01)
-    assert result == {"model": "openai:ft:gpt-4o-mini-2024-07-18:stub::abc123", "job_id": "ftjob-1",
-                      "trained_tokens": 1234}
+        result = openai_ft.run_finetune(
+            client(url),
+            TRAIN,
+            "gpt-4o-mini-2024-07-18",
+            OpenAIHyper(n_epochs=3, learning_rate_multiplier=0.5),
+            monitor,
+            validation=TRAIN,
+            suffix="tansy",
+            poll_s=0.01,
+        )
+    assert result == {
+        "model": "openai:ft:gpt-4o-mini-2024-07-18:stub::abc123",
+        "job_id": "ftjob-1",
+        "trained_tokens": 1234,
+    }
     assert state.files["file-1"] == TRAIN and len(state.files) == 2
-    created = json.loads(next(body for method, path, body in state.requests if path == "/v1/fine_tuning/jobs"))
+    created = json.loads(
+        next(body for method, path, body in state.requests if path == "/v1/fine_tuning/jobs")
+    )
     assert created["training_file"] == "file-1" and created["validation_file"] == "file-2"
     assert created["suffix"] == "tansy"
     assert created["method"]["supervised"]["hyperparameters"] == {
-        "n_epochs": 3, "batch_size": "auto", "learning_rate_multiplier": 0.5}
+        "n_epochs": 3,
+        "batch_size": "auto",
+        "learning_rate_multiplier": 0.5,
+    }
     assert monitor.losses == [(1, 2.0), (2, 1.5), (3, 1.0), (4, 0.5)]
     assert monitor.metrics["valid_loss"] == [(1, 2.1), (2, 1.6), (3, 1.1), (4, 0.6)]
 
@@ -46,15 +63,17 @@ def test_a_failed_remote_job_says_why() -> None:
     with openai_ft_stub() as (url, state):
         state.fail_with = "Line 3 has no assistant message."
         with pytest.raises(ModelError, match="ended as 'failed': Line 3 has no assistant message"):
-            openai_ft.run_finetune(client(url), TRAIN, "gpt-4o-mini-2024-07-18", OpenAIHyper(), Monitor(),
-                                   poll_s=0.01)
+            openai_ft.run_finetune(
+                client(url), TRAIN, "gpt-4o-mini-2024-07-18", OpenAIHyper(), Monitor(), poll_s=0.01
+            )
 
 
 def test_stop_cancels_the_remote_job() -> None:
     with openai_ft_stub() as (url, state):
         with pytest.raises(StoppedError, match="cancelled"):
-            openai_ft.run_finetune(client(url), TRAIN, "m", OpenAIHyper(), Monitor(should_stop=lambda: True),
-                                   poll_s=0.01)
+            openai_ft.run_finetune(
+                client(url), TRAIN, "m", OpenAIHyper(), Monitor(should_stop=lambda: True), poll_s=0.01
+            )
         assert state.jobs["ftjob-1"]["status"] == "cancelled"
 
 
@@ -65,16 +84,27 @@ def test_errors_from_the_server_become_model_errors() -> None:
         openai_ft.upload(client("http://127.0.0.1:9/v1"), TRAIN)
 
 
-@pytest.mark.parametrize("event, expected", [
-    (SimpleNamespace(data={"step": 7, "train_loss": 0.8, "valid_loss": 0.9, "total_steps": 30}, message=""),
-     LossPoint(7, 0.8, 0.9, 30)),
-    (SimpleNamespace(data=None, message="Step 12/40: training loss=1.25, validation loss=1.5"),
-     LossPoint(12, 1.25, 1.5, 40)),
-    (SimpleNamespace(data={}, message="step 3: train_loss: 0.5"), LossPoint(3, 0.5, None, None)),
-    (SimpleNamespace(data=None, message="Fine-tuning job started"), None),
-    (SimpleNamespace(data={"step": 2}, message="Step 2/9 done"), None),
-])
-def test_losses_are_read_from_event_data_or_the_message(event: SimpleNamespace, expected: LossPoint | None) -> None:
+@pytest.mark.parametrize(
+    "event, expected",
+    [
+        (
+            SimpleNamespace(
+                data={"step": 7, "train_loss": 0.8, "valid_loss": 0.9, "total_steps": 30}, message=""
+            ),
+            LossPoint(7, 0.8, 0.9, 30),
+        ),
+        (
+            SimpleNamespace(data=None, message="Step 12/40: training loss=1.25, validation loss=1.5"),
+            LossPoint(12, 1.25, 1.5, 40),
+        ),
+        (SimpleNamespace(data={}, message="step 3: train_loss: 0.5"), LossPoint(3, 0.5, None, None)),
+        (SimpleNamespace(data=None, message="Fine-tuning job started"), None),
+        (SimpleNamespace(data={"step": 2}, message="Step 2/9 done"), None),
+    ],
+)
+def test_losses_are_read_from_event_data_or_the_message(
+    event: SimpleNamespace, expected: LossPoint | None
+) -> None:
     assert openai_ft.parse_loss(event) == expected
 
 
@@ -88,8 +118,12 @@ def test_the_openai_job_runs_in_the_background_with_the_key_kept_out_of_files(tm
     training.write_bytes(TRAIN)
     with openai_ft_stub() as (url, _):
         settings = Settings(data_dir=tmp_path / "data", openai_base_url=url)
-        job = jobs.start_job(settings, "openai", {"file": str(training), "model": "gpt-4o-mini", "poll_s": 0.01},
-                             env={"OPENAI_API_KEY": "sk-secret-test"})
+        job = jobs.start_job(
+            settings,
+            "openai",
+            {"file": str(training), "model": "gpt-4o-mini", "poll_s": 0.01},
+            env={"OPENAI_API_KEY": "sk-secret-test"},
+        )
         done = jobs.wait(settings, job.job_id, timeout_s=60)
     assert done.status == "succeeded", done.reason
     assert done.result["model"] == "openai:ft:gpt-4o-mini:stub::abc123"

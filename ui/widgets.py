@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import streamlit as st
 
 from playground.config import VariantConfig
-from playground.llms import known_models
+from playground.finetune.registry import list_models
+from playground.llms import known_models, split_lora
 from playground.local_models import CATALOGUE, model_path
 from ui import resources, state
 
@@ -16,6 +17,9 @@ from ui import resources, state
 def model_label(name: str) -> str:
     """A readable label for a model name, saying whether a local model is ready on this computer."""
     provider, _, rest = name.partition(":")
+    base, adapter = split_lora(name)
+    if adapter is not None:
+        return f"{model_label(base)} + LoRA '{adapter.parent.name}' (fine-tuned)"
     if provider == "local" and rest in CATALOGUE:
         ready = "" if model_path(rest).exists() else " (not set up yet)"
         return f"{CATALOGUE[rest].label}{ready}"
@@ -30,7 +34,12 @@ def model_label(name: str) -> str:
 
 def model_choices(current: str) -> list[str]:
     """The default model and the known ones, plus `current` last, so choosing one never reorders the list."""
-    return list(dict.fromkeys([state.default_model(), *known_models(), current]))
+    return list(dict.fromkeys([state.default_model(), *known_models(), *finetuned_models(), current]))
+
+
+def finetuned_models() -> list[str]:
+    """LLMs trained on the Fine-tune page (LoRA adapters, OpenAI fine-tunes), found under data_dir/models."""
+    return [m.choice for m in list_models(state.settings()) if m.kind in ("lora", "openai")]
 
 
 def plain(text: str) -> str:

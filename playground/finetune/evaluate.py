@@ -1,0 +1,123 @@
+"""Score fine-tuned models on the held-out questions against their base, with the library's own index and
+metrics: hit@k for embedders; answer accuracy without retrieval, and with RAG, for LLMs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playground import metrics as m
+from playground.config import IndexConfig, VariantConfig
+from playground.documents import Corpus
+from playground.embedders import Embedder, SentenceTransformerEmbedder, get_embedder
+from playground.evaluation import EvalRun, retrieval_metrics, run_evaluation
+from playground.finetune import registry
+from playground.finetune.data import TrainingItem, as_question_set
+from playground.index import get_or_build_index
+from playground.questions import Evidence, EvidenceLocator
+from playground.settings import Settings
+
+_FRESH: dict[str, SentenceTransformerEmbedder] = {}
+
+
+def load_embedder(name: str, settings: Settings) -> Embedder:
+    """Like get_embedder, but a fine-tuned folder retrained since it was loaded is loaded again."""
+    provider, _, rest = name.partition(":")
+    meta = Path(rest) / registry.META_FILE
+    if provider != "st" or not meta.is_file():
+        return get_embedder(name, settings)
+    key = f"{name}@{meta.stat().st_mtime_ns}"
+    if key not in _FRESH:
+        _FRESH[key] = SentenceTransformerEmbedder(name, rest)
+    return _FRESH[key]
+
+
+@dataclass(frozen=True)
+class RetrievalScore:
+    embedder: str
+    k: int
+    n: int
+    hit: float
+    mrr: float
+    per_question: dict[str, float]
+
+
+def retrieval_score(
+    items: Sequence[TrainingItem],
+    corpus: Corpus,
+    index_config: IndexConfig,
+    embedder_name: str,
+    settings: Settings,
+    k: int = 5,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RetrievalScore:
+    """hit@k and MRR@k of `embedder_name` on the items that have evidence, with the index the variants use."""
+    embedder = load_embedder(embedder_name, settings)
+    index = get_or_build_index(
+        corpus, index_config.model_copy(update={"embedder": embedder_name}), embedder, settings, on_progress
+    )
+    locator, hits, ranks = EvidenceLocator(corpus), {}, []
+    for item in (i for i in items if i.quotes):
+        located = [locator.locate(Evidence(quote=q)) for q in item.quotes]
+        if not any(located):
+            continue
+        found = index.search(embedder.embed_query(item.question), k)
+        scores = retrieval_metrics(found, located, k)
+        hits[item.qid] = float(scores["hit@k"] or 0.0)
+        ranks.append(float(scores["mrr"] or 0.0))
+    return RetrievalScore(
+        embedder_name,
+        k,
+        len(hits),
+        m.mean(list(hits.values())) if hits else 0.0,
+        m.mean(ranks) if ranks else 0.0,
+        hits,
+    )
+
+
+def comparison_variants(
+    base_model: str, tuned_model: str, index_config: IndexConfig, top_k: int = 4, max_tokens: int = 48
+) -> list[VariantConfig]:
+    """base, fine-tuned, RAG and fine-tuned + RAG: the four corners the method compares."""
+    plain = VariantConfig.model_validate(
+        {"name": "base model", "model": base_model, "index": index_config, "max_tokens": max_tokens}
+    )
+    rag = {"use_retrieval": True, "top_k": top_k}
+    return [
+        plain,
+        plain.model_copy(update={"name": "fine-tuned", "model": tuned_model}),
+        plain.model_copy(update={"name": "RAG", **rag}),
+        plain.model_copy(update={"name": "fine-tuned + RAG", "model": tuned_model, **rag}),
+    ]
+
+
+def answer_comparison(
+    items: Sequence[TrainingItem],
+    corpus: Corpus,
+    variants: Sequence[VariantConfig],
+    settings: Settings,
+    **kwargs: Any,
+) -> EvalRun:
+    """Every variant on the held-out questions, scored by the evaluation module (accuracy = contains gold)."""
+    return run_evaluation(
+        list(variants), corpus, as_question_set(list(items), "held-out"), settings, **kwargs
+    )
+
+
+def summary(run: EvalRun) -> list[dict[str, Any]]:
+    keep = (
+        "variant",
+        "model",
+        "retrieval",
+        "n",
+        "errors",
+        "contains",
+        "token_f1",
+        "exact_match",
+        "hit@k",
+        "latency_s",
+    )
+    return [{k: row.get(k) for k in keep} for row in run.summary_rows()]
