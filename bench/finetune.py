@@ -52,7 +52,8 @@ def _save(name: str, value: Any) -> None:
     print(json.dumps(value, indent=1, default=str)[:3000])
 
 
-def _split() -> Split:
+def _chunks_and_heldout() -> tuple[list[Any], list[data.TrainingItem]]:
+    """The sample's chunks, and its human-written questions as held-out items tied to their chunks."""
     corpus = _corpus()
     chunks = chunk_corpus(
         corpus.documents,
@@ -60,7 +61,11 @@ def _split() -> Split:
         chunk_size=INDEX.chunk_size,
         chunk_overlap=INDEX.chunk_overlap,
     )
-    heldout = data.items_from_questions(load_questions(QUESTIONS), corpus, chunks)
+    return chunks, data.items_from_questions(load_questions(QUESTIONS), corpus, chunks)
+
+
+def _split() -> Split:
+    _, heldout = _chunks_and_heldout()
     items = data.load_items(OUT / "items.jsonl")
     embed = get_embedder(BASE_EMBEDDER, _settings()).embed_documents
     return split_items(items, SplitOptions(group_by="question"), heldout=heldout, embed=embed)
@@ -73,14 +78,7 @@ def _evidence_first(chunks: list[Any], heldout: list[data.TrainingItem]) -> list
 
 
 def generate(args: argparse.Namespace) -> None:
-    corpus = _corpus()
-    chunks = chunk_corpus(
-        corpus.documents,
-        chunker=INDEX.chunker,
-        chunk_size=INDEX.chunk_size,
-        chunk_overlap=INDEX.chunk_overlap,
-    )
-    heldout = data.items_from_questions(load_questions(QUESTIONS), corpus, chunks)
+    chunks, heldout = _chunks_and_heldout()
     chunks = _evidence_first(chunks, heldout)[: args.limit]
     llm, started, report = get_llm(args.model, _settings()), time.perf_counter(), data.BuildReport()
     for start in range(0, len(chunks), 5):

@@ -7,9 +7,11 @@ model are serialised by a lock). Hosted models go through the `openai` client, w
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,6 +48,16 @@ class LLM(Protocol):
     ) -> Completion: ...
 
 
+_OPEN_MODELS: weakref.WeakSet[LlamaCppLLM] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_models() -> None:
+    # Left to Llama.__del__, closing happens after llama.cpp's bindings are torn down and prints a traceback.
+    for model in list(_OPEN_MODELS):
+        model.close()
+
+
 class LlamaCppLLM:
     """A GGUF model run in-process by llama.cpp."""
 
@@ -75,6 +87,7 @@ class LlamaCppLLM:
             kwargs["lora_path"] = str(lora_path)
         try:
             self._llm = Llama(**kwargs)
+            _OPEN_MODELS.add(self)
         except (ValueError, RuntimeError, OSError) as err:
             raise ModelError(
                 f"Could not load '{name}' from {path} ({err}). The file may be corrupt: delete it "
@@ -113,6 +126,10 @@ class LlamaCppLLM:
             latency_s=time.perf_counter() - started,
             model=self.name,
         )
+
+    def close(self) -> None:
+        with self._lock:
+            self._llm.close()
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))

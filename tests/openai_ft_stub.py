@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.openai_stub import serve
 
 
 class FTState:
@@ -158,11 +159,5 @@ def _handler(state: FTState) -> type[BaseHTTPRequestHandler]:
 def openai_ft_stub() -> Iterator[tuple[str, FTState]]:
     """Yields (base_url, state); the server stops when the block ends."""
     state = FTState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_handler(state)) as base_url:
+        yield base_url, state

@@ -80,14 +80,20 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def openai_stub() -> Iterator[tuple[str, StubState]]:
-    """Yields (base_url, state); the server stops when the block ends."""
-    state = StubState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serves `handler` on a free loopback port; yields the OpenAI-style base_url; stops when the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", state
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def openai_stub() -> Iterator[tuple[str, StubState]]:
+    """Yields (base_url, state); the server stops when the block ends."""
+    state = StubState()
+    with serve(_handler(state)) as base_url:
+        yield base_url, state
