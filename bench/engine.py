@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 
 from bench.common import ROOT, Figure, report, scratch_data_dir, timed
 from playground.chunking import chunk_corpus
 from playground.config import IndexConfig, VariantConfig
-from playground.embedders import get_embedder
+from playground.embedders import get_embedder, packaged_minilm_path
 from playground.index import forget_loaded_indexes, get_or_build_index
 from playground.llms import get_llm
 from playground.loaders import load_folder
+from playground.local_models import model_path
 from playground.pipeline import build_pipeline
 from playground.questions import load_questions
 from playground.settings import Settings
@@ -81,8 +83,25 @@ def answer_latency(n_questions: int = 5) -> list[Figure]:
     ]
 
 
+def peak_memory() -> list[Figure]:
+    """Peak RSS of this process (which loaded the embedder and the LLM, several times over) against the size
+    of those model files: about 1x plus the Python runtime means each model is held once."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    files = [model_path(MODEL.partition(":")[2]), *packaged_minilm_path().rglob("*.safetensors")]
+    files_mb = sum(f.stat().st_size for f in files) / 2**20
+    return [
+        Figure(
+            "peak memory of the engine benchmark, MB",
+            peak_mb,
+            files_mb,
+            "MB",
+            "baseline = size of the model files it loads (GGUF + MiniLM)",
+        )
+    ]
+
+
 def main() -> None:
-    report("Engine", indexing() + answer_latency())
+    report("Engine", indexing() + answer_latency() + peak_memory())
 
 
 if __name__ == "__main__":

@@ -57,6 +57,13 @@ def add_parser(sub: Any) -> None:
         metavar="METRIC=VALUE",
         help="Fail (exit 1) when any variant's METRIC is below VALUE, e.g. contains=0.6 (repeatable).",
     )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="Answers computed at once (default: PLAYGROUND_CONCURRENCY, else 4 when every model is hosted, "
+        "1 for local models). Lower it if the server answers 429 or times out.",
+    )
     p.add_argument("--no-cache", action="store_true", help="Call the models even for answers already cached.")
     p.add_argument("--no-store", action="store_true", help="Do not record the run in the experiment store.")
     p.add_argument("--resume", type=int, metavar="RUN_ID", help="Finish an incomplete run from the store.")
@@ -164,8 +171,14 @@ def _run(args: argparse.Namespace) -> Any:
     store = None if args.no_store else ExperimentStore(settings)
     if store is not None:
         store.mark_interrupted()
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be 1 or more, not {args.concurrency}.")
     options = RunOptions(
-        use_cache=not args.no_cache, repeats=max(1, args.repeats), store=store, resume_run_id=args.resume
+        use_cache=not args.no_cache,
+        repeats=max(1, args.repeats),
+        store=store,
+        resume_run_id=args.resume,
+        concurrency=args.concurrency,
     )
     bar = tqdm(
         total=len(questions.questions) * len(variants) * options.repeats,

@@ -144,6 +144,11 @@ class OpenAIEmbedder:
                 f"{self.name}: embedding failed ({type(err).__name__}: {err}). This server may not "
                 "offer embeddings: choose the local embedder."
             ) from None
+        except ValueError:  # a body that is not JSON: often an address that is not an OpenAI-compatible API
+            raise ModelError(
+                f"{self.name}: the server's answer is not valid OpenAI JSON. Check that the address is an "
+                "OpenAI-compatible API (it usually ends in /v1)."
+            ) from None
         return _normalise(np.array(rows, dtype=np.float32))
 
     def embed_query(self, text: str) -> np.ndarray:

@@ -1,13 +1,16 @@
 """Run variants over a question set and score every answer and every retrieval.
 
 Questions run in the outer loop and variants in the inner one, so live charts move for all variants together and
-a stopped run still compares them on the same questions.
+a stopped run still compares them on the same questions. Against hosted models several answers are computed at
+once (a thread pool); rows are still recorded, saved and reported in that order, by the calling thread.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -261,6 +264,23 @@ class RunOptions:
     repeats: int = 1
     store: ExperimentStore | None = None
     resume_run_id: int | None = None
+    # Answers computed at once; None: the PLAYGROUND_CONCURRENCY setting, else see `sweep_concurrency`.
+    concurrency: int | None = None
+
+
+HOSTED_PROVIDERS = ("openai:", "openai-compatible:")
+HOSTED_CONCURRENCY = 4
+
+
+def sweep_concurrency(variants: Sequence[VariantConfig], settings: Settings, options: RunOptions) -> int:
+    """How many answers a sweep computes at once: the option, else the setting, else 4 when every model is
+    hosted (a server answers requests in parallel) and 1 otherwise (a local llama.cpp model answers one call at
+    a time behind its lock, so more threads would only queue)."""
+    chosen = options.concurrency or settings.concurrency
+    if chosen:
+        return max(1, chosen)
+    hosted = bool(variants) and all(v.model.startswith(HOSTED_PROVIDERS) for v in variants)
+    return HOSTED_CONCURRENCY if hosted else 1
 
 
 def _resolve_llm(source: LLMSource, name: str, settings: Settings) -> LLM:
@@ -372,9 +392,23 @@ def run_evaluation(
     )
     run_id, done_before = _start_record(options, run, corpus, variants)
     run.run_id = run_id
+    total = len(questions.questions) * len(pipelines) * options.repeats
+    recorder = _Recorder(options.store, run_id, on_row, total, len(done_before))
+    workers = sweep_concurrency(variants, settings, options)
     status = "incomplete"
     try:
-        _sweep(run, pipelines, questions, locator, embed, options, done_before, on_row, should_stop, run_id)
+        _sweep(
+            run,
+            pipelines,
+            questions,
+            locator,
+            embed,
+            options.repeats,
+            done_before,
+            recorder,
+            should_stop,
+            workers,
+        )
         status = "stopped" if run.stopped else "complete"
     finally:
         for pipeline, result in zip(pipelines, results, strict=False):
@@ -385,36 +419,95 @@ def run_evaluation(
     return run
 
 
+@dataclass
+class _Task:
+    """One answer to compute: a question, for one variant, in one repeat."""
+
+    question: Question
+    located: list[list[Span]]
+    pipeline: Pipeline
+    result: VariantResult
+    repeat: int
+
+    def answer(self, embed: Callable[[list[str]], Any] | None) -> QuestionResult:
+        """Runs on a worker thread; a failure becomes a row with its error (`run_safely`)."""
+        outcome = self.pipeline.run_safely(self.question.question)
+        row = score_result(self.question, outcome, self.located, self.pipeline.variant.top_k, embed)
+        row.repeat = self.repeat
+        return row
+
+
+@dataclass
+class _Recorder:
+    """Keeps each finished row: in its variant, in the store, and through the progress callback."""
+
+    store: ExperimentStore | None
+    run_id: int | None
+    on_row: RowCallback | None
+    total: int
+    done: int
+
+    def record(self, task: _Task, row: QuestionResult) -> None:
+        task.result.rows.append(row)
+        if self.store is not None and self.run_id is not None:
+            self.store.add_row(self.run_id, task.result.variant.name, row, repeat=task.repeat)
+        self.done += 1
+        if self.on_row:
+            self.on_row(task.result, row, self.done, self.total)
+
+
+def _tasks(
+    run: EvalRun,
+    pipelines: list[Pipeline],
+    questions: QuestionSet,
+    locator: EvidenceLocator | None,
+    repeat: int,
+    done_before: set[tuple[str, str, int]],
+) -> Iterator[_Task]:
+    """This repeat's answers still to compute, question by question, each for every variant."""
+    for q in questions.questions:
+        located = locator.locate_all(q) if locator else []
+        for pipeline, result in zip(pipelines, run.variants, strict=False):
+            if (result.variant.name, q.qid, repeat) not in done_before:
+                yield _Task(q, located, pipeline, result, repeat)
+
+
 def _sweep(
     run: EvalRun,
     pipelines: list[Pipeline],
     questions: QuestionSet,
     locator: EvidenceLocator | None,
     embed: Callable[[list[str]], Any] | None,
-    options: RunOptions,
+    repeats: int,
     done_before: set[tuple[str, str, int]],
-    on_row: RowCallback | None,
+    recorder: _Recorder,
     should_stop: Callable[[], bool] | None,
-    run_id: int | None,
+    workers: int,
 ) -> None:
-    total = len(questions.questions) * len(pipelines) * options.repeats
-    done = len(done_before)
-    for repeat in range(options.repeats):
-        for q in questions.questions:
-            located = locator.locate_all(q) if locator else []
-            for pipeline, result in zip(pipelines, run.variants, strict=False):
-                if (result.variant.name, q.qid, repeat) in done_before:
-                    continue
-                if should_stop and should_stop():
-                    run.stopped = True
-                    return
+    """At most `workers` answers in flight; rows are recorded in task order by this thread, so callbacks and the
+    store see the same order as a sequential run. A stop request lets the answers in flight finish and keeps them."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep")
+    try:
+        for repeat in range(repeats):
+            for pipeline in pipelines:
                 if hasattr(pipeline.llm, "repeat"):
                     pipeline.llm.repeat = repeat  # type: ignore[union-attr]
-                row = score_result(q, pipeline.run_safely(q.question), located, pipeline.variant.top_k, embed)
-                row.repeat = repeat
-                result.rows.append(row)
-                if options.store is not None and run_id is not None:
-                    options.store.add_row(run_id, result.variant.name, row, repeat=repeat)
-                done += 1
-                if on_row:
-                    on_row(result, row, done, total)
+            pending: deque[tuple[_Task, Future[QuestionResult]]] = deque()
+            for task in _tasks(run, pipelines, questions, locator, repeat, done_before):
+                if should_stop and should_stop():
+                    run.stopped = True
+                    break
+                pending.append((task, pool.submit(task.answer, embed)))
+                if len(pending) >= workers:
+                    oldest, future = pending.popleft()
+                    recorder.record(oldest, future.result())
+            # Drained before the next repeat starts: the cached model's `repeat` is shared by its calls.
+            while pending:
+                oldest, future = pending.popleft()
+                recorder.record(oldest, future.result())
+            if run.stopped:
+                return
+    finally:
+        # Normally every answer is recorded by now; after an error (or a page's script being stopped) the
+        # answers in flight finish on their own rather than holding up the caller.
+        pool.shutdown(wait=False, cancel_futures=True)

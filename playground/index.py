@@ -4,6 +4,9 @@ The key hashes (corpus content, chunker, chunk size, overlap, embedder identity)
 explicit embeddings: the collection is created without an embedding function, so chromadb never tries to fetch
 its default model. A manifest written after the last batch marks an index complete; an interrupted build has no
 manifest and is rebuilt from scratch next time.
+
+The collections live in an embedded store under the data folder, or, with `Settings.chroma_url`
+(PLAYGROUND_CHROMA_URL), on a chromadb server (`chroma run`); the manifests stay in the data folder either way.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -24,7 +28,7 @@ from playground.chunking import chunk_corpus
 from playground.config import IndexConfig
 from playground.documents import Chunk, Corpus
 from playground.embedders import Embedder
-from playground.errors import InputError, PlaygroundError
+from playground.errors import ConfigError, InputError, PlaygroundError
 from playground.settings import Settings
 
 Progress = Callable[[int, int], None]
@@ -54,7 +58,10 @@ _CLIENT_LOCK = threading.Lock()
 
 
 def chroma_client(settings: Settings) -> Any:
-    """One PersistentClient per folder per process (chromadb dislikes several on one folder)."""
+    """The chromadb server's client when `chroma_url` is set, else one PersistentClient per folder per process
+    (chromadb dislikes several on one folder)."""
+    if settings.chroma_url:
+        return _server_client(settings.chroma_url)
     import chromadb
 
     path = str(settings.chroma_dir)
@@ -73,13 +80,65 @@ def chroma_client(settings: Settings) -> Any:
         return _CLIENTS[path]
 
 
+def server_address(url: str) -> tuple[str, int, bool]:
+    """`http://host:port` -> (host, port, ssl); chromadb's own default port when none is given."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"PLAYGROUND_CHROMA_URL should look like http://127.0.0.1:8000, not '{url}'.")
+    try:
+        port = parts.port or 8000
+    except ValueError:
+        raise ConfigError(f"PLAYGROUND_CHROMA_URL has a bad port: '{url}'.") from None
+    return parts.hostname, port, parts.scheme == "https"
+
+
+def unreachable(url: str, err: BaseException) -> PlaygroundError:
+    _, port, _ = server_address(url)
+    return PlaygroundError(
+        f"The chromadb server at {url} did not answer ({err}). Start it (or check its log) with "
+        f"`chroma run --path DIR --host 127.0.0.1 --port {port}`, or unset PLAYGROUND_CHROMA_URL to keep "
+        "the indexes in the data folder."
+    )
+
+
+@contextlib.contextmanager
+def server_errors(url: str | None) -> Iterator[None]:
+    """On a chromadb server any failed call is reported with how to start the server; the embedded store's
+    errors pass unchanged."""
+    try:
+        yield
+    except Exception as err:
+        if url is None:
+            raise
+        raise unreachable(url, err) from None
+
+
+def _server_client(url: str) -> Any:
+    """One HttpClient per server URL per process; it checks the server answers when it is made."""
+    import chromadb
+
+    host, port, ssl = server_address(url)
+    with _CLIENT_LOCK:
+        if url not in _CLIENTS:
+            try:
+                _CLIENTS[url] = chromadb.HttpClient(
+                    host=host, port=port, ssl=ssl, settings=chromadb.Settings(anonymized_telemetry=False)
+                )
+            except Exception as err:  # chromadb reports a refused connection as a ValueError, others vary
+                raise unreachable(url, err) from None
+        return _CLIENTS[url]
+
+
 class VectorIndex:
     """A built index: its chunks in order and a chromadb collection with their vectors."""
 
-    def __init__(self, key: str, chunks: list[Chunk], collection: Any, embedder_name: str) -> None:
+    def __init__(
+        self, key: str, chunks: list[Chunk], collection: Any, embedder_name: str, server: str | None = None
+    ) -> None:
         self.key = key
         self.chunks = chunks
         self.embedder_name = embedder_name
+        self.server = server  # the chromadb server's URL, None for the embedded store
         self._collection = collection
         self._by_id = {c.chunk_id: c for c in chunks}
 
@@ -98,12 +157,13 @@ class VectorIndex:
         where = None
         if categories:
             where = {"category": {"$in": list(categories)}}
-        out = self._collection.query(
-            query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()],
-            n_results=min(k, len(self.chunks)),
-            where=where,
-            include=["distances"],
-        )
+        with server_errors(self.server):
+            out = self._collection.query(
+                query_embeddings=[np.asarray(query_vector, dtype=np.float32).tolist()],
+                n_results=min(k, len(self.chunks)),
+                where=where,
+                include=["distances"],
+            )
         ids, distances = out["ids"][0], out["distances"][0]
         return [
             ScoredChunk(self._by_id[i], 1.0 - float(d), rank)
@@ -149,7 +209,8 @@ def _open_existing(key: str, settings: Settings, embedder: Embedder) -> VectorIn
         return None
     if collection.count() != len(data["chunks"]):
         return None
-    return VectorIndex(key, [Chunk(**c) for c in data["chunks"]], collection, embedder.name)
+    chunks = [Chunk(**c) for c in data["chunks"]]
+    return VectorIndex(key, chunks, collection, embedder.name, settings.chroma_url)
 
 
 def get_or_build_index(
@@ -163,7 +224,7 @@ def get_or_build_index(
     if not corpus.documents:
         raise InputError("The corpus has no documents to index. Upload or pick at least one readable file.")
     key = index_key(corpus, config, embedder)
-    cache_key = f"{settings.data_dir.resolve()}|{key}"
+    cache_key = f"{settings.data_dir.resolve()}|{settings.chroma_url or ''}|{key}"
     with _BUILD_LOCK:
         if cache_key not in _INDEXES:
             _INDEXES[cache_key] = _open_existing(key, settings, embedder) or _build(
@@ -190,23 +251,25 @@ def _build(
     name = f"ix-{key}"
     with contextlib.suppress(Exception):
         client.delete_collection(name)
-    collection = client.create_collection(
-        name,
-        embedding_function=None,
-        configuration={"hnsw": {"space": "cosine"}},
-        metadata={"embedder": embedder.name, "corpus": corpus.name},
-    )
+    with server_errors(settings.chroma_url):
+        collection = client.create_collection(
+            name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": embedder.name, "corpus": corpus.name},
+        )
     if on_progress:
         on_progress(0, len(chunks))
     for start in range(0, len(chunks), _BATCH):
         batch = chunks[start : start + _BATCH]
         vectors = embedder.embed_documents([c.text for c in batch])
-        collection.add(
-            ids=[c.chunk_id for c in batch],
-            embeddings=vectors.tolist(),
-            documents=[c.text for c in batch],
-            metadatas=[_metadata(c) for c in batch],
-        )
+        with server_errors(settings.chroma_url):
+            collection.add(
+                ids=[c.chunk_id for c in batch],
+                embeddings=vectors.tolist(),
+                documents=[c.text for c in batch],
+                metadatas=[_metadata(c) for c in batch],
+            )
         if on_progress:
             on_progress(start + len(batch), len(chunks))
     manifest = {
@@ -217,7 +280,7 @@ def _build(
         "chunks": [asdict(c) for c in chunks],
     }
     _write_atomic(_manifest_path(settings, key), json.dumps(manifest))
-    return VectorIndex(key, chunks, collection, embedder.name)
+    return VectorIndex(key, chunks, collection, embedder.name, settings.chroma_url)
 
 
 def forget_loaded_indexes() -> None:

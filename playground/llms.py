@@ -202,6 +202,8 @@ class OpenAIChatLLM:
         self.name = name
         self.model = model
         self.base_url = base_url
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
         self._client = client or _openai_client(api_key, base_url, timeout_s, max_retries)
 
     def chat(
@@ -213,8 +215,6 @@ class OpenAIChatLLM:
         stop: list[str] | None = None,
         seed: int | None = None,
     ) -> Completion:
-        import openai
-
         started = time.perf_counter()
         try:
             out = self._client.chat.completions.create(
@@ -225,28 +225,8 @@ class OpenAIChatLLM:
                 stop=stop or None,
                 seed=seed,
             )
-        except openai.AuthenticationError:
-            raise ModelError(
-                f"{self.name}: the API key was rejected. Check the key on the Settings page "
-                "or in OPENAI_API_KEY."
-            ) from None
-        except openai.NotFoundError:
-            raise ModelError(
-                f"{self.name}: the server does not know the model '{self.model}'. Check its name."
-            ) from None
-        except openai.RateLimitError:
-            raise ModelError(
-                f"{self.name}: rate limit reached after retries. Wait a minute, or lower the concurrency."
-            ) from None
-        except openai.APIConnectionError:
-            where = self.base_url or "the OpenAI API"
-            raise ModelError(
-                f"{self.name}: cannot reach {where}. Check the address and that the server runs."
-            ) from None
-        except openai.APIError as err:
-            raise ModelError(
-                f"{self.name}: the server returned an error ({type(err).__name__}: {err})."
-            ) from None
+        except Exception as err:
+            raise self._explain(err) from None
         choice = out.choices[0] if out.choices else None
         usage = out.usage
         return Completion(
@@ -256,6 +236,58 @@ class OpenAIChatLLM:
             latency_s=time.perf_counter() - started,
             model=self.name,
         )
+
+    def _explain(self, err: Exception) -> Exception:
+        """The SDK's error as a ModelError that says what to do; anything unforeseen is passed on unchanged.
+
+        The SDK has already retried (with backoff, honouring Retry-After) what is worth retrying: 408, 409,
+        429, 5xx, timeouts and dropped connections. What reaches here is final.
+        """
+        import openai
+
+        where = self.base_url or "the OpenAI API"
+        tries = f"tried {self.max_retries + 1} times"
+        if isinstance(err, openai.AuthenticationError):
+            return ModelError(
+                f"{self.name}: the API key was rejected. Check the key on the Settings page or in OPENAI_API_KEY."
+            )
+        if isinstance(err, openai.NotFoundError):
+            return ModelError(
+                f"{self.name}: the server does not know the model '{self.model}'. Check its name."
+            )
+        if isinstance(err, openai.RateLimitError):
+            return ModelError(
+                f"{self.name}: rate limit reached ({tries}). Wait a minute, or lower the concurrency "
+                "(PLAYGROUND_CONCURRENCY or --concurrency)."
+            )
+        if isinstance(err, openai.APITimeoutError):
+            return ModelError(
+                f"{self.name}: {where} did not answer within {self.timeout_s:g} s ({tries}). The server may be "
+                "overloaded: lower the concurrency, or raise PLAYGROUND_REQUEST_TIMEOUT_S."
+            )
+        if isinstance(err, openai.APIConnectionError) and not _refused(err):
+            return ModelError(
+                f"{self.name}: {where} closed the connection before the answer was complete ({tries}). "
+                "Check the server's log: it may have crashed or run out of memory."
+            )
+        if isinstance(err, openai.APIConnectionError):
+            return ModelError(
+                f"{self.name}: cannot reach {where}. Check the address and that the server runs."
+            )
+        if isinstance(err, openai.APIResponseValidationError | ValueError):
+            return ModelError(
+                f"{self.name}: the answer from {where} is not valid OpenAI JSON. Check that the address is an "
+                "OpenAI-compatible API (it usually ends in /v1)."
+            )
+        if isinstance(err, openai.APIError):
+            return ModelError(f"{self.name}: the server returned an error ({type(err).__name__}: {err}).")
+        return err
+
+
+def _refused(err: Exception) -> bool:
+    """Whether the connection never opened (versus one dropped mid-answer). The SDK vendors its HTTP library
+    (httpx or httpx2, by version), so the cause is matched by class name."""
+    return type(err.__cause__).__name__ in {"ConnectError", "ConnectTimeout"}
 
 
 def _openai_client(api_key: str | None, base_url: str | None, timeout_s: float, max_retries: int) -> Any:
@@ -356,6 +388,7 @@ def get_llm(name: str, settings: Settings | None = None, *, client: Any = None) 
             api_key=settings.openai_api_key,
             base_url=settings.openai_base_url,
             timeout_s=settings.request_timeout_s,
+            max_retries=settings.max_retries,
         )
     if provider == "openai-compatible":
         model, url = split_compatible(rest)
@@ -366,6 +399,7 @@ def get_llm(name: str, settings: Settings | None = None, *, client: Any = None) 
             api_key=settings.openai_api_key or "not-needed",
             base_url=url,
             timeout_s=settings.request_timeout_s,
+            max_retries=settings.max_retries,
         )
     raise UnknownModelError(
         f"Unknown model '{name}'. Use one of {', '.join(known_models())}, "

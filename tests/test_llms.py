@@ -1,7 +1,9 @@
+import dataclasses
+
 import pytest
 
 from playground.embedders import get_embedder
-from playground.errors import MissingApiKeyError, ModelError, UnknownModelError
+from playground.errors import ConfigError, MissingApiKeyError, ModelError, UnknownModelError
 from playground.fake import FakeLLM
 from playground.llms import get_llm
 from playground.settings import Settings
@@ -51,6 +53,7 @@ def test_openai_compatible_server_chat_and_embeddings(settings):
         ("401", "API key was rejected"),
         ("404", "does not know the model"),
         ("500", "server returned an error"),
+        ("malformed", "not valid OpenAI JSON"),
     ],
 )
 def test_server_errors_become_clear_messages(settings, fault, message):
@@ -66,6 +69,53 @@ def test_rate_limit_is_retried(settings):
         state.faults = ["429"]
         out = get_llm(f"openai-compatible:tiny@{url}", settings).chat([{"role": "user", "content": "hi"}])
         assert out.text == "stub answer" and len(state.requests) == 2
+
+
+def _flaky(settings, url, **kw):
+    """A model on the stub with a short timeout and one retry, so each fault test takes about a second."""
+    fast = dataclasses.replace(settings, request_timeout_s=0.5, max_retries=1, **kw)
+    return get_llm(f"openai-compatible:tiny@{url}", fast)
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [
+        ("timeout", "did not answer within 0.5 s \\(tried 2 times\\).*lower the concurrency"),
+        ("drop", "closed the connection before the answer was complete \\(tried 2 times\\)"),
+        ("500", "server returned an error"),
+    ],
+)
+def test_a_fault_once_is_retried_and_a_lasting_one_is_explained(settings, fault, message):
+    with openai_stub() as (url, state):
+        state.timeout_delay_s = 1.5
+        state.faults = [fault]
+        assert _flaky(settings, url).chat([{"role": "user", "content": "hi"}]).text == "stub answer"
+        assert len(state.requests) == 2
+        state.faults = [fault] * 2
+        with pytest.raises(ModelError, match=message):
+            _flaky(settings, url).chat([{"role": "user", "content": "hi"}])
+        assert len(state.requests) == 4
+
+
+def test_retry_after_is_waited_for(settings):
+    with openai_stub() as (url, state):
+        state.faults, state.retry_after = ["429"], "1"
+        assert _flaky(settings, url).chat([{"role": "user", "content": "hi"}]).text == "stub answer"
+        (first, fault), (second, _) = state.times
+        assert fault == "429" and second - first >= 0.95
+
+
+def test_connection_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_REQUEST_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("PLAYGROUND_MAX_RETRIES", "0")
+    monkeypatch.setenv("PLAYGROUND_CONCURRENCY", "8")
+    monkeypatch.setenv("PLAYGROUND_CHROMA_URL", "http://127.0.0.1:8000")
+    settings = Settings.from_env()
+    assert (settings.request_timeout_s, settings.max_retries, settings.concurrency) == (2.5, 0, 8)
+    assert settings.chroma_url == "http://127.0.0.1:8000"
+    monkeypatch.setenv("PLAYGROUND_CONCURRENCY", "0")
+    with pytest.raises(ConfigError, match="PLAYGROUND_CONCURRENCY='0' is not valid"):
+        Settings.from_env()
 
 
 def test_unreachable_server(settings):
