@@ -11,6 +11,7 @@ not a quote.
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import threading
@@ -84,6 +85,8 @@ def local_token_counter() -> tuple[Callable[[str], int], str]:
                 from llama_cpp import Llama
 
                 _VOCAB["llm"] = Llama(model_path=str(path), vocab_only=True, verbose=False)
+                # Closed before interpreter exit: left to Llama.__del__ it prints a traceback at shutdown.
+                atexit.register(_VOCAB["llm"].close)
         llm = _VOCAB["llm"]
     except (ImportError, ValueError, RuntimeError, OSError):
         return estimate_tokens, "estimate: 1.3 tokens per word (the local tokenizer could not load)"

@@ -237,7 +237,7 @@ def check_adapter_loads(base_model: str, adapter: Path) -> None:
         raise ModelError(
             f"llama.cpp could not load the trained adapter ({err}). The previous models are unchanged."
         ) from None
-    del llm
+    llm.close()
 
 
 def _stage(on_stage: Stage | None, text: str) -> None:
