@@ -6,10 +6,9 @@ import resource
 import statistics
 
 from bench.common import ROOT, Figure, report, scratch_data_dir, timed
-from playground.chunking import chunk_corpus
 from playground.config import IndexConfig, VariantConfig
 from playground.embedders import get_embedder, packaged_minilm_path
-from playground.index import forget_loaded_indexes, get_or_build_index
+from playground.index import corpus_chunks, forget_loaded_indexes, get_or_build_index
 from playground.llms import get_llm
 from playground.loaders import load_folder
 from playground.local_models import model_path
@@ -24,12 +23,7 @@ MODEL = "local:qwen2.5-0.5b"
 def indexing() -> list[Figure]:
     corpus = load_folder(FICTIONAL / "docs")
     config = IndexConfig()
-    chunks = chunk_corpus(
-        corpus.documents,
-        chunker=config.chunker,
-        chunk_size=config.chunk_size,
-        chunk_overlap=config.chunk_overlap,
-    )
+    chunks = corpus_chunks(corpus, config)
     embedder = get_embedder(config.embedder)
     texts = [c.text for c in chunks]
     embedder.model.encode(texts[:8])  # warm up both paths equally

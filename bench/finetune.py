@@ -18,7 +18,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from playground.chunking import chunk_corpus
 from playground.config import IndexConfig
 from playground.embedders import get_embedder
 from playground.finetune import chatfile, data, evaluate, registry
@@ -26,6 +25,7 @@ from playground.finetune.embeddings import BASE_EMBEDDER, EmbedHyper, train_embe
 from playground.finetune.lora import BASE_MODEL, LoraHyper, train_lora
 from playground.finetune.progress import Monitor
 from playground.finetune.split import Split, SplitOptions, split_items
+from playground.index import corpus_chunks
 from playground.llms import get_llm
 from playground.loaders import load_folder
 from playground.questions import load_questions
@@ -55,12 +55,7 @@ def _save(name: str, value: Any) -> None:
 def _chunks_and_heldout() -> tuple[list[Any], list[data.TrainingItem]]:
     """The sample's chunks, and its human-written questions as held-out items tied to their chunks."""
     corpus = _corpus()
-    chunks = chunk_corpus(
-        corpus.documents,
-        chunker=INDEX.chunker,
-        chunk_size=INDEX.chunk_size,
-        chunk_overlap=INDEX.chunk_overlap,
-    )
+    chunks = corpus_chunks(corpus, INDEX)
     return chunks, data.items_from_questions(load_questions(QUESTIONS), corpus, chunks)
 
 

@@ -213,6 +213,16 @@ def _open_existing(key: str, settings: Settings, embedder: Embedder) -> VectorIn
     return VectorIndex(key, chunks, collection, embedder.name, settings.chroma_url)
 
 
+def corpus_chunks(corpus: Corpus, config: IndexConfig) -> list[Chunk]:
+    """The corpus cut into chunks the way `config` says: what an index with that config holds."""
+    return chunk_corpus(
+        corpus.documents,
+        chunker=config.chunker,
+        chunk_size=config.chunk_size,
+        chunk_overlap=config.chunk_overlap,
+    )
+
+
 def get_or_build_index(
     corpus: Corpus,
     config: IndexConfig,
@@ -241,12 +251,7 @@ def _build(
     settings: Settings,
     on_progress: Progress | None,
 ) -> VectorIndex:
-    chunks = chunk_corpus(
-        corpus.documents,
-        chunker=config.chunker,
-        chunk_size=config.chunk_size,
-        chunk_overlap=config.chunk_overlap,
-    )
+    chunks = corpus_chunks(corpus, config)
     client = chroma_client(settings)
     name = f"ix-{key}"
     with contextlib.suppress(Exception):

@@ -15,12 +15,17 @@ from typing import ParamSpec, TypeVar
 
 import streamlit as st
 
-from playground.chunking import chunk_corpus
 from playground.config import IndexConfig, VariantConfig
 from playground.documents import Chunk, Corpus
 from playground.embedders import Embedder, get_embedder
 from playground.errors import PlaygroundError
-from playground.index import Progress, VectorIndex, forget_loaded_indexes, get_or_build_index
+from playground.index import (
+    Progress,
+    VectorIndex,
+    corpus_chunks,
+    forget_loaded_indexes,
+    get_or_build_index,
+)
 from playground.llms import LLM, get_llm, unload_local_models
 from playground.loaders import load_folder
 from playground.pipeline import Pipeline, build_pipeline
@@ -135,12 +140,7 @@ def current_questions() -> QuestionSet | None:
 
 @st.cache_data(show_spinner="Cutting the documents into chunks…", max_entries=16)
 def _chunks(corpus_hash: str, config_key: str, _corpus: Corpus, _config: IndexConfig) -> list[Chunk]:
-    return chunk_corpus(
-        _corpus.documents,
-        chunker=_config.chunker,
-        chunk_size=_config.chunk_size,
-        chunk_overlap=_config.chunk_overlap,
-    )
+    return corpus_chunks(_corpus, _config)
 
 
 def chunks(corpus: Corpus, config: IndexConfig) -> list[Chunk]:

@@ -55,20 +55,15 @@ def beir_pairs(folder: Path, split: str) -> list[tuple[str, str]]:
 
 
 def corpus_pairs(corpus_dir: Path, questions: Path) -> list[tuple[str, str]]:
-    from playground.chunking import chunk_corpus
     from playground.config import IndexConfig
     from playground.finetune.chatfile import to_pairs
     from playground.finetune.data import items_from_questions
+    from playground.index import corpus_chunks
     from playground.loaders import load_folder
     from playground.questions import load_questions
 
-    corpus, index = load_folder(corpus_dir), IndexConfig()
-    chunks = chunk_corpus(
-        corpus.documents,
-        chunker=index.chunker,
-        chunk_size=index.chunk_size,
-        chunk_overlap=index.chunk_overlap,
-    )
+    corpus = load_folder(corpus_dir)
+    chunks = corpus_chunks(corpus, IndexConfig())
     return to_pairs(items_from_questions(load_questions(questions), corpus, chunks))
 
 
