@@ -8,7 +8,8 @@ questions, chunks, answers and golds). `replay_bundle` imports the cache into a 
   answer must come from the imported cache (`misses` counts those that did not);
 - a run with retrieval cannot be re-run (a bundle carries no corpus to search), so its summary is recomputed
   from the bundled rows, and every answer whose prompt can be rebuilt is checked against the imported cache.
-Either way, a later run of the same variants on the same corpus answers from the cache.
+Either way, a later run of the same variants on the same corpus answers from the cache: the bundle carries every
+call its answers logged (HyDE, rewording, routing, re-ranking and fact-checking calls, and the searches).
 """
 
 from __future__ import annotations
@@ -99,8 +100,10 @@ def _texts(run: Mapping[str, Any]) -> set[str]:
             texts.update([str(row.get("question", "")), str(row.get("answer", ""))])
             texts.update(str(g) for g in row.get("golds") or [])
             texts.update(str(c.get("text", "")) for c in row.get("retrieved") or [])
-            if (row.get("steps") or {}).get("hyde_passage"):
-                texts.add(str(row["steps"]["hyde_passage"]))
+            steps = row.get("steps") or {}
+            if steps.get("hyde_passage"):
+                texts.add(str(steps["hyde_passage"]))
+            texts.update(str(t) for t in steps.get("expansions") or [])  # the rewordings, searched too
     return texts
 
 
@@ -112,13 +115,24 @@ def _embedder_identities(run: Mapping[str, Any], known: Iterable[str]) -> list[s
     return [i for i in known if any(i == n or i.startswith((f"{n}@", f"{n}#")) for n in names if n)]
 
 
-def run_cache_export(run: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
-    """The cached answers and embeddings a run needs, as rows for `make_bundle`.
+def logged_keys(run: Mapping[str, Any]) -> set[str]:
+    """Every response key the run's answers used, as logged while they ran: the answer itself and the calls of
+    HyDE, rewording, routing, re-ranking and fact-checking, and the searches."""
+    return {
+        str(key)
+        for variant in run.get("variants") or []
+        for row in variant.get("rows") or []
+        for key in (row.get("cache") or {}).get("keys") or []
+    }
 
-    Answers are found by rebuilding their prompts from the rows. The extra calls of HyDE, rewording,
-    re-ranking, routing and fact-checking are not found (their prompts are not kept in the rows).
+
+def run_cache_export(run: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
+    """The cached responses, searches and embeddings a run needs, as rows for `make_bundle`.
+
+    Keys come from the rows' call logs; answers of runs saved before calls were logged are found by
+    rebuilding their prompts from the rows.
     """
-    keys = {key for _, key in answer_keys(run, settings) if key}
+    keys = logged_keys(run) | {key for _, key in answer_keys(run, settings) if key}
     embeddings = cache.EmbeddingCache(settings)
     try:
         identities = _embedder_identities(run, embeddings.identities())
@@ -253,12 +267,23 @@ def _check_answers(run: Mapping[str, Any], settings: Settings) -> dict[str, int]
     return counts
 
 
+def _check_calls(run: Mapping[str, Any], settings: Settings) -> dict[str, int]:
+    """How many logged calls (answers, technique calls, searches) the run made, and how many the imported
+    cache lacks (a bundle made from a cache that was cleared in between)."""
+    keys = logged_keys(run)
+    responses = cache.ResponseCache(settings)
+    try:
+        return {"calls": len(keys), "calls_missing": len(responses.missing(keys))}
+    finally:
+        responses.close()
+
+
 def replay_bundle(data: bytes, settings: Settings) -> dict[str, Any]:
     """Import a bundle's cache into `settings.data_dir` and rebuild its run and tables with no model call.
 
     Returns "mode" (RERUN or ROWS, see the module doc), "run", "summary", "answers" (DataFrames),
     "imported" (cache rows per kind), "misses" (re-run answers not in the cache), the answer check
-    ("verified", "missing", "unverifiable") and "questions".
+    ("verified", "missing", "unverifiable"), the call check ("calls", "calls_missing") and "questions".
     """
     bundle = read_bundle(data)
     imported = cache.import_cache(settings, bundle.cache_rows)
@@ -278,5 +303,6 @@ def replay_bundle(data: bytes, settings: Settings) -> dict[str, Any]:
         "imported": imported,
         "misses": misses,
         **_check_answers(bundle.run, settings),
+        **_check_calls(bundle.run, settings),
         "questions": bundle.questions,
     }

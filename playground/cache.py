@@ -1,8 +1,12 @@
-"""Response caches on disk: LLM completions and embeddings, so an unchanged sweep reruns from the cache.
+"""Caches on disk: LLM completions, embeddings and retrieval results, so an unchanged sweep reruns from them.
 
 One SQLite file, `<data_dir>/cache/cache.sqlite3`, one table per kind. Keys hash everything that decides the
 output: the model's identity (the GGUF file's SHA-256 and the adapter's for local models, the base URL for
-hosted ones), the full messages and the parameters. An API key never enters a key, a value or the file.
+hosted ones), the full messages and the parameters; for retrieval, the index key, the retriever's identity,
+the query (text and vector) and the depth. An API key never enters a key, a value or the file.
+
+`call_log()` counts, per answer, the cache hits and misses of every kind and the response keys it used, so a
+result can say which answers came from the cache and a replay bundle can carry every call behind a run.
 
 At temperature 0 a repeat index does not change the key (the answer would be the same); above 0 each repeat is
 cached on its own, and `CachedLLM` seeds the model with the repeat index so repeats really differ.
@@ -16,8 +20,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +31,7 @@ import numpy as np
 
 from playground.embedders import Embedder
 from playground.errors import InputError, ModelError
+from playground.index import ScoredChunk
 from playground.llms import LLM, Completion, Message, split_compatible
 from playground.local_models import CATALOGUE, file_sha256
 from playground.settings import Settings
@@ -39,8 +45,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS embedding (identity TEXT NOT NULL, text_hash TEXT NOT NULL, "
     "dim INTEGER NOT NULL, vector BLOB NOT NULL, created_at REAL NOT NULL, "
     "PRIMARY KEY (identity, text_hash))",
+    "CREATE TABLE IF NOT EXISTS retrieval (key TEXT PRIMARY KEY, value TEXT NOT NULL, created_at REAL NOT NULL)",
 )
-TABLES = ("llm", "scores", "embedding")
+TABLES = ("llm", "scores", "embedding", "retrieval")
+KEYED_TABLES = ("llm", "scores", "retrieval")  # tables whose rows are found by one hex key
 
 
 def cache_path(settings: Settings) -> Path:
@@ -137,11 +145,76 @@ def llm_cache_key(
     return _sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
+def retrieval_cache_key(
+    index_key: str,
+    retriever: str,
+    text: str,
+    vector: np.ndarray | None,
+    k: int,
+    categories: Sequence[str] | None,
+) -> str:
+    """SHA-256 hex of everything that decides a search: index, retriever identity, query, depth and filter."""
+    payload = {
+        "index": index_key,
+        "retriever": retriever,
+        "text": text,
+        "vector": None
+        if vector is None
+        else hashlib.sha256(np.asarray(vector, np.float32).tobytes()).hexdigest(),
+        "k": int(k),
+        "categories": sorted(categories) if categories else None,
+    }
+    return _sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+# --- what one answer took from the caches -------------------------------------------------------------------
+
+KINDS = ("llm", "embedding", "retrieval")
+
+
+@dataclass
+class CallLog:
+    """The cache traffic behind one answer: hits and misses per kind, and the keys of the responses it used."""
+
+    hits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    misses: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    keys: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, hits: int, misses: int, key: str | None = None) -> None:
+        self.hits[kind] += hits
+        self.misses[kind] += misses
+        if key is not None and key not in self.keys:
+            self.keys.append(key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"hits": dict(self.hits), "misses": dict(self.misses), "keys": list(self.keys)}
+
+
+_LOG = threading.local()  # one answer runs on one thread, so the log of the answer in flight is per thread
+
+
+@contextmanager
+def call_log() -> Iterator[CallLog]:
+    """Collect the cache traffic of the calls made on this thread inside the block."""
+    previous, log = getattr(_LOG, "current", None), CallLog()
+    _LOG.current = log
+    try:
+        yield log
+    finally:
+        _LOG.current = previous
+
+
+def _note(kind: str, hits: int, misses: int, key: str | None = None) -> None:
+    log: CallLog | None = getattr(_LOG, "current", None)
+    if log is not None:
+        log.note(kind, hits, misses, key)
+
+
 # --- LLM responses ------------------------------------------------------------------------------------------
 
 
 class ResponseCache:
-    """LLM completions (and reranker yes-probabilities) by key, in the cache file."""
+    """LLM completions, reranker yes-probabilities and retrieval results by key, in the cache file."""
 
     def __init__(self, where: Settings | Path) -> None:
         self.db = Database(cache_path(where) if isinstance(where, Settings) else Path(where), _SCHEMA)
@@ -166,24 +239,44 @@ class ResponseCache:
         with self.db.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", (key, float(value), time.time()))
 
+    def get_hits(self, key: str) -> list[tuple[str, float, int]] | None:
+        """A cached search: (chunk id, score, rank) per hit."""
+        rows = self.db.query("SELECT value FROM retrieval WHERE key = ?", (key,))
+        return [(str(c), float(s), int(r)) for c, s, r in json.loads(rows[0][0])] if rows else None
+
+    def put_hits(self, key: str, hits: Sequence[ScoredChunk]) -> None:
+        value = json.dumps(
+            [[h.chunk.chunk_id, float(h.score), int(h.rank)] for h in hits], ensure_ascii=False
+        )
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO retrieval VALUES (?, ?, ?)", (key, value, time.time()))
+
     def export_entries(self, keys: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Completions and scores as JSON-able rows (all, or those under `keys`), for a replay bundle."""
+        """Completions, scores and searches as JSON-able rows (all, or those under `keys`), for a bundle."""
         wanted = None if keys is None else set(keys)
         rows: list[dict[str, Any]] = []
-        for table in ("llm", "scores"):
+        for table in KEYED_TABLES:
             for key, value in self.db.query(f"SELECT key, value FROM {table} ORDER BY key"):
                 if wanted is None or key in wanted:
                     rows.append({"table": table, "key": key, "value": value})
         return rows
 
     def import_entries(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Store exported completion and score rows (other tables are skipped); returns how many."""
-        checked = [_checked_response_row(r) for r in rows if r.get("table") in ("llm", "scores")]
+        """Store exported completion, score and search rows (other tables are skipped); returns how many."""
+        checked = [_checked_response_row(r) for r in rows if r.get("table") in KEYED_TABLES]
         now = time.time()
         with self.db.transaction() as conn:
             for table, key, value in checked:
                 conn.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", (key, value, now))
         return len(checked)
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """The keys that no completion, score or search is stored under."""
+        left = set(keys)
+        for table in KEYED_TABLES:
+            found = [k for k in left if self.db.query(f"SELECT 1 FROM {table} WHERE key = ?", (k,))]
+            left.difference_update(found)
+        return left
 
     def stats(self) -> dict[str, int]:
         """Entries per table and the bytes on disk (the file is shared with the embedding cache)."""
@@ -217,12 +310,13 @@ class CachedLLM:
         self.misses = 0
         self._count_lock = threading.Lock()
 
-    def _count(self, hit: bool) -> None:
+    def _count(self, hit: bool, key: str) -> None:
         with self._count_lock:
             if hit:
                 self.hits += 1
             else:
                 self.misses += 1
+        _note("llm", int(hit), int(not hit), key)
 
     def chat(
         self,
@@ -237,7 +331,7 @@ class CachedLLM:
             seed = self.repeat  # llama.cpp's default seed is fixed: without this, every repeat is the same
         key = llm_cache_key(self.identity, messages, temperature, max_tokens, stop, seed, self.repeat)
         cached = self.cache.get(key)
-        self._count(cached is not None)
+        self._count(cached is not None, key)
         if cached is not None:
             return cached
         completion = self.llm.chat(
@@ -248,13 +342,14 @@ class CachedLLM:
 
     def yes_probability(self, messages: list[Message]) -> float | None:
         """The wrapped model's P(yes), cached; None when it cannot score (callers then fall back to chat)."""
-        scorer: Callable[[list[Message]], float | None] | None = getattr(self.llm, "yes_probability", None)
-        if not callable(scorer):
-            return None
+        # The cache is read first: a replay's stand-in model cannot score, yet the scores it needs are cached.
         key = llm_cache_key(self.identity, messages, 0.0, 1, kind="yes_probability")
         cached = self.cache.get_score(key)
-        self._count(cached is not None)
-        if cached is not None:
+        scorer: Callable[[list[Message]], float | None] | None = getattr(self.llm, "yes_probability", None)
+        if cached is None and not callable(scorer):
+            return None
+        self._count(cached is not None, key)
+        if cached is not None or scorer is None:
             return cached
         value = scorer(messages)
         if value is not None:
@@ -367,9 +462,11 @@ class CachedEmbedder:
         hashes = [text_hash(t) for t in texts]
         found = self.cache.get_many(identity, texts)
         missing = list(dict.fromkeys(t for t, h in zip(texts, hashes, strict=True) if h not in found))
+        hits = sum(1 for h in hashes if h in found)
         with self._count_lock:
-            self.hits += sum(1 for h in hashes if h in found)
+            self.hits += hits
             self.misses += len(missing)
+        _note("embedding", hits, len(missing))
         if missing:
             vectors = np.asarray(compute(missing), dtype=np.float32)
             self.cache.put_many(identity, missing, vectors)
@@ -393,6 +490,37 @@ class CachedEmbedder:
         return getattr(self.embedder, name)
 
 
+# --- retrieval ----------------------------------------------------------------------------------------------
+
+
+class CachedRetriever:
+    """A retriever whose searches are kept by (index key, retriever identity, query, depth, filter).
+
+    Two variants that differ only in their prompt then search once per question, and a rerun searches not at
+    all. A cached hit whose chunk is no longer in the index (it cannot be, as the index key names the chunks,
+    but a damaged cache could say so) counts as a miss and is searched again.
+    """
+
+    def __init__(self, retriever: Any, cache: ResponseCache, index_key: str, chunks: Sequence[Any]) -> None:
+        self.retriever = retriever
+        self.cache = cache
+        self.index_key = index_key
+        self.name = retriever.name
+        self.identity = str(getattr(retriever, "identity", retriever.name))
+        self._chunks = {c.chunk_id: c for c in chunks}
+
+    def search(self, query: Any, k: int, categories: Sequence[str] | None = None) -> list[ScoredChunk]:
+        key = retrieval_cache_key(self.index_key, self.identity, query.text, query.vector, k, categories)
+        cached = self.cache.get_hits(key)
+        if cached is not None and all(cid in self._chunks for cid, _, _ in cached):
+            _note("retrieval", 1, 0, key)
+            return [ScoredChunk(self._chunks[cid], score, rank) for cid, score, rank in cached]
+        hits = self.retriever.search(query, k, categories)
+        self.cache.put_hits(key, hits)
+        _note("retrieval", 0, 1, key)
+        return hits
+
+
 # --- export and import (replay bundles) ---------------------------------------------------------------------
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -410,6 +538,12 @@ def _checked_response_row(row: Mapping[str, Any]) -> tuple[str, str, Any]:
     table, key, value = row.get("table"), row.get("key"), row.get("value")
     if not isinstance(key, str) or not _HEX64.fullmatch(key):
         raise _bad_row(str(table))
+    if table == "retrieval":
+        try:
+            [(str(c), float(s), int(r)) for c, s, r in json.loads(str(value))]
+        except (TypeError, ValueError):
+            raise _bad_row("search") from None
+        return "retrieval", key, value
     if table == "scores":
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise _bad_row("score")

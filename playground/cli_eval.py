@@ -207,9 +207,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     thresholds = parse_thresholds(args.fail_under)
     run = _run(args)
     print_table(run.summary_rows())
-    hits = ", ".join(f"{v.variant.name} {v.cache_hits}/{v.cache_hits + v.cache_misses}" for v in run.variants)
     print(
-        f"answers from cache: {hits}"
+        f"answers from cache: {run.cache_summary()}"
         + (f" · run #{run.run_id} in the experiment store" if run.run_id else "")
     )
     if args.out:

@@ -16,7 +16,16 @@ from typing import Any
 
 from playground import __version__
 from playground import metrics as m
-from playground.cache import CachedEmbedder, CachedLLM, EmbeddingCache, ResponseCache, model_identity
+from playground.cache import (
+    KINDS,
+    CachedEmbedder,
+    CachedLLM,
+    CachedRetriever,
+    EmbeddingCache,
+    ResponseCache,
+    call_log,
+    model_identity,
+)
 from playground.config import VariantConfig
 from playground.documents import Corpus
 from playground.embedders import Embedder, get_embedder
@@ -51,6 +60,14 @@ class QuestionResult:
     error: str | None = None
     steps: dict[str, Any] = field(default_factory=dict)
     repeat: int = 0
+    # Cache traffic behind this answer: {"hits": {kind: n}, "misses": {kind: n}, "keys": [response keys]}.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def from_cache(self) -> bool:
+        """Whether every model call behind this answer was answered from the cache."""
+        hits, misses = (self.cache.get(k) or {} for k in ("hits", "misses"))
+        return bool(hits.get("llm")) and not misses.get("llm")
 
     @property
     def outcome(self) -> str:
@@ -68,8 +85,24 @@ class QuestionResult:
 class VariantResult:
     variant: VariantConfig
     rows: list[QuestionResult] = field(default_factory=list)
-    cache_hits: int = 0
-    cache_misses: int = 0
+
+    def cache_counts(self) -> dict[str, dict[str, int]]:
+        """Cache hits and misses per kind (llm, embedding, retrieval) over every row, resumed ones included."""
+        counts = {kind: {"hits": 0, "misses": 0} for kind in KINDS}
+        for row in self.rows:
+            for outcome in ("hits", "misses"):
+                for kind, n in (row.cache.get(outcome) or {}).items():
+                    counts.setdefault(kind, {"hits": 0, "misses": 0})[outcome] += int(n)
+        return counts
+
+    @property
+    def cache_hits(self) -> int:
+        """Model calls (answers and every technique's calls) answered from the cache."""
+        return self.cache_counts()["llm"]["hits"]
+
+    @property
+    def cache_misses(self) -> int:
+        return self.cache_counts()["llm"]["misses"]
 
     def repeat_spread(self) -> dict[str, float] | None:
         """Mean, spread and range of the primary metric over repeats, when the variant ran more than once."""
@@ -103,6 +136,7 @@ class VariantResult:
             "aggregates": self.aggregates(),
             "cache_hits": self.cache_hits,
             "cache_misses": self.cache_misses,
+            "cache": self.cache_counts(),
             "repeat_spread": self.repeat_spread(),
             "rows": [asdict(r) | {"outcome": r.outcome} for r in self.rows],
         }
@@ -130,6 +164,12 @@ class EvalRun:
             "stopped": self.stopped,
             "variants": [v.to_dict() for v in self.variants],
         }
+
+    def cache_summary(self) -> str:
+        """'baseline 4/4, rag 7/8': per variant, the model calls (answers and techniques') from the cache."""
+        return ", ".join(
+            f"{v.variant.name} {v.cache_hits}/{v.cache_hits + v.cache_misses}" for v in self.variants
+        )
 
     def summary_rows(self) -> list[dict[str, Any]]:
         """One flat row per variant: name, retrieval on/off, and every aggregate metric."""
@@ -310,9 +350,13 @@ def prepare_pipelines(
         if caches is not None:
             model = CachedLLM(model, caches[0], model_identity(variant.model, settings))
             wrap = lambda e, c=caches[1]: CachedEmbedder(e, c)  # noqa: E731
-        pipelines.append(
-            build_pipeline(variant, corpus, settings, llm=model, on_progress=progress, wrap_embedder=wrap)
+        pipeline = build_pipeline(
+            variant, corpus, settings, llm=model, on_progress=progress, wrap_embedder=wrap
         )
+        if caches is not None and pipeline.retriever is not None and pipeline.index is not None:
+            index = pipeline.index
+            pipeline.retriever = CachedRetriever(pipeline.retriever, caches[0], index.key, index.chunks)
+        pipelines.append(pipeline)
     return pipelines
 
 
@@ -411,9 +455,6 @@ def run_evaluation(
         )
         status = "stopped" if run.stopped else "complete"
     finally:
-        for pipeline, result in zip(pipelines, results, strict=False):
-            result.cache_hits = int(getattr(pipeline.llm, "hits", 0))
-            result.cache_misses = int(getattr(pipeline.llm, "misses", 0))
         if options.store is not None and run_id is not None:
             options.store.finish_run(run_id, status)
     return run
@@ -431,9 +472,11 @@ class _Task:
 
     def answer(self, embed: Callable[[list[str]], Any] | None) -> QuestionResult:
         """Runs on a worker thread; a failure becomes a row with its error (`run_safely`)."""
-        outcome = self.pipeline.run_safely(self.question.question)
-        row = score_result(self.question, outcome, self.located, self.pipeline.variant.top_k, embed)
+        with call_log() as log:
+            outcome = self.pipeline.run_safely(self.question.question)
+            row = score_result(self.question, outcome, self.located, self.pipeline.variant.top_k, embed)
         row.repeat = self.repeat
+        row.cache = log.as_dict()
         return row
 
 

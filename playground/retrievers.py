@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from playground.bm25 import BM25Ranker
+from playground.bm25 import K1, B, BM25Ranker
 from playground.documents import Chunk
 from playground.embedders import Embedder
 from playground.index import ScoredChunk
@@ -41,6 +41,7 @@ class SearchableIndex(Protocol):
 
 class Retriever(Protocol):
     name: str
+    identity: str  # what decides its results besides the index and the query (the retrieval cache's key)
 
     def search(self, query: Query, k: int, categories: Sequence[str] | None = None) -> list[ScoredChunk]: ...
 
@@ -53,6 +54,7 @@ class DenseRetriever:
     def __init__(self, index: SearchableIndex, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
+        self.identity = f"dense:{embedder.identity}"
 
     def search(self, query: Query, k: int, categories: Sequence[str] | None = None) -> list[ScoredChunk]:
         vector = query.vector if query.vector is not None else self.embedder.embed_query(query.text)
@@ -75,6 +77,7 @@ class BM25Retriever:
     """Lexical BM25 (k1=0.9, b=0.4). Only chunks sharing a word with the query are returned."""
 
     name = "bm25"
+    identity = f"bm25:k1={K1},b={B}"
 
     def __init__(self, index: SearchableIndex) -> None:
         self.index = index
@@ -99,6 +102,7 @@ class HybridRetriever:
         self.dense = dense
         self.lexical = lexical
         self.depth = depth
+        self.identity = f"hybrid:rrf{RRF_K}:depth{depth}:{dense.identity}+{lexical.identity}"
 
     def search(self, query: Query, k: int, categories: Sequence[str] | None = None) -> list[ScoredChunk]:
         depth = max(k, self.depth)

@@ -115,9 +115,9 @@ def _stored_variant(config: Mapping[str, Any], rows: list[dict[str, Any]]) -> di
         variant_from_dict(dict(config), f"stored variant '{config.get('name', '?')}'"),
         [row_from_dict(r) for r in rows],
     )
-    not_stored = ("cache_hits", "cache_misses")
-    data = {k: v for k, v in result.to_dict().items() if k not in not_stored}
-    return data | {"rows": [r | {"outcome": q.outcome} for r, q in zip(rows, result.rows, strict=True)]}
+    return result.to_dict() | {
+        "rows": [r | {"outcome": q.outcome} for r, q in zip(rows, result.rows, strict=True)]
+    }
 
 
 def store_run_to_dict(stored: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +172,7 @@ def _answer_record(variant: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "latency_s": row.get("latency_s"),
         "prompt_tokens": row.get("prompt_tokens"),
         "completion_tokens": row.get("completion_tokens"),
+        "from_cache": row_from_dict(row).from_cache,
         "error": row.get("error") or "",
     }
 

@@ -350,6 +350,23 @@ def test_evaluate_keeps_the_rows_of_an_interrupted_run_as_stopped(make_app: Make
     assert at.session_state[state.LAST_RUN].stopped and not at.session_state[state.RUN_IN_PROGRESS]
 
 
+def test_evaluate_on_an_unusable_data_folder_says_what_to_do_and_keeps_the_last_results(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = make_app("pages/4_Evaluate.py")
+    at.number_input(key="ev_limit").set_value(1)
+    ok(at.button(key="ev_run").click().run())
+    before = at.session_state[state.LAST_RUN]
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(blocker / "data"))
+    ok(at.button(key="ev_run").click().run())
+    errors = [e.value for e in at.error]
+    assert errors and all("PLAYGROUND_DATA_DIR" in e for e in errors)
+    assert at.session_state[state.LAST_RUN] is before and not before.stopped
+    assert not any("stopped" in w.value for w in at.warning)
+
+
 # --- Settings -----------------------------------------------------------------------------------------------
 
 

@@ -153,7 +153,9 @@ def test_clear_and_stats(responses: c.ResponseCache, settings: Settings) -> None
     responses.clear(["llm"])
     assert responses.stats()["llm"] == 0 and responses.stats()["embedding"] == 2
     c.clear_cache(settings)
-    assert c.cache_stats(settings) | {"bytes": 0} == {"llm": 0, "scores": 0, "embedding": 0, "bytes": 0}
+    assert c.cache_stats(settings) | {"bytes": 0} == dict.fromkeys(
+        ("llm", "scores", "embedding", "retrieval", "bytes"), 0
+    )
     llm.chat([{"role": "user", "content": "Question: 1"}])
     assert llm.misses == 6
     with pytest.raises(ValueError):
@@ -269,3 +271,73 @@ def test_an_unwritable_cache_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("a file where the data folder should be")
     with pytest.raises(StorageError, match="PLAYGROUND_DATA_DIR"):
         c.ResponseCache(Settings(data_dir=blocker))
+
+
+# --- retrieval ----------------------------------------------------------------------------------------------
+
+
+class _CountingRetriever:
+    """Ranks two fixed chunks; counts its searches."""
+
+    name = "counting"
+    identity = "counting:v1"
+
+    def __init__(self, chunks: list) -> None:
+        self.chunks = chunks
+        self.searches = 0
+
+    def search(self, query, k, categories=None):
+        from playground.index import ScoredChunk
+
+        self.searches += 1
+        return [ScoredChunk(c, 1.0 / rank, rank) for rank, c in enumerate(self.chunks[:k], start=1)]
+
+
+def _chunks() -> list:
+    from playground.documents import Chunk
+
+    return [Chunk(f"c{i}", "d", f"text {i}", 0, 6, title="T") for i in range(3)]
+
+
+def test_searches_are_cached_by_index_retriever_query_and_depth(responses: c.ResponseCache) -> None:
+    from playground.retrievers import Query
+
+    chunks = _chunks()
+    inner = _CountingRetriever(chunks)
+    retriever = c.CachedRetriever(inner, responses, "index-1", chunks)
+    with c.call_log() as log:
+        first = retriever.search(Query("q"), 2)
+        again = retriever.search(Query("q"), 2)
+    assert inner.searches == 1 and again == first
+    assert (log.hits["retrieval"], log.misses["retrieval"], len(log.keys)) == (1, 1, 1)
+    retriever.search(Query("q"), 3)  # another depth
+    retriever.search(Query("q", np.ones(4, np.float32)), 2)  # a HyDE vector
+    retriever.search(Query("q"), 2, ["policies"])  # a category filter
+    c.CachedRetriever(inner, responses, "index-2", chunks).search(Query("q"), 2)  # another index
+    assert inner.searches == 5
+
+
+def test_a_cached_search_naming_unknown_chunks_is_searched_again(responses: c.ResponseCache) -> None:
+    from playground.retrievers import Query
+
+    chunks = _chunks()
+    inner = _CountingRetriever(chunks)
+    c.CachedRetriever(inner, responses, "index", chunks).search(Query("q"), 2)
+    fewer = c.CachedRetriever(inner, responses, "index", chunks[1:])
+    assert [h.chunk.chunk_id for h in fewer.search(Query("q"), 2)] == ["c0", "c1"] and inner.searches == 2
+
+
+def test_the_call_log_is_per_thread(responses: c.ResponseCache) -> None:
+    llm = c.CachedLLM(FakeLLM(), responses, identity="fake")
+    seen: list[c.CallLog] = []
+
+    def answer() -> None:
+        with c.call_log() as log:
+            llm.chat(MESSAGES)
+        seen.append(log)
+
+    with c.call_log() as outer:
+        worker = threading.Thread(target=answer)
+        worker.start()
+        worker.join()
+    assert outer.misses["llm"] == 0 and seen[0].misses["llm"] == 1 and len(seen[0].keys) == 1

@@ -105,3 +105,36 @@ def test_cli_rejects_bad_thresholds(tmp_path, small_corpus_dir, settings, capsys
     vfile = _variants_file(tmp_path, small_corpus_dir)
     assert cli_main(["eval", "--variants", str(vfile), "--fail-under", "contains"]) == 2
     assert "METRIC=VALUE" in capsys.readouterr().err
+
+
+def test_variants_differing_only_in_the_prompt_search_once_per_question(corpus, settings):
+    questions = parse_questions("q.jsonl", QUESTIONS)
+    twins = [
+        VariantConfig(name="rag", model="fake:extractive", use_retrieval=True, top_k=2),
+        VariantConfig(
+            name="rag short",
+            model="fake:extractive",
+            use_retrieval=True,
+            top_k=2,
+            template="Q: {question}\n{context}",
+        ),
+    ]
+    run = run_evaluation(twins, corpus, questions, settings)
+    first, second = (v.cache_counts()["retrieval"] for v in run.variants)
+    assert first == {"hits": 0, "misses": 3} and second == {"hits": 3, "misses": 0}
+    assert [r.retrieved for r in run.variants[0].rows] == [r.retrieved for r in run.variants[1].rows]
+    row = run.variants[1].rows[0]
+    assert row.cache["misses"]["llm"] == 1 and len(row.cache["keys"]) == 2  # its answer and its search
+
+
+def test_cache_hits_per_variant_survive_the_store(corpus, settings):
+    from playground.run_data import store_run_to_dict
+
+    questions = parse_questions("q.jsonl", QUESTIONS)
+    run_evaluation(VARIANTS, corpus, questions, settings)
+    store = ExperimentStore(settings)
+    warm = run_evaluation(VARIANTS, corpus, questions, settings, options=RunOptions(store=store))
+    stored = store_run_to_dict(store.load_run(warm.run_id))
+    assert [v["cache_hits"] for v in stored["variants"]] == [3, 3]
+    assert stored["variants"][1]["cache"]["retrieval"] == {"hits": 3, "misses": 0}
+    assert warm.cache_summary() == "baseline 3/3, rag 3/3"

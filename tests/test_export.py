@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from playground import cache, export
+from playground.bundle import NoCallLLM
 from playground.config import VariantConfig, load_variant_set_text
 from playground.documents import Corpus
 from playground.errors import InputError
@@ -213,3 +214,58 @@ def test_cache_entries_export_and_import_by_key(settings: Settings, tmp_path: Pa
     other = cache.ResponseCache(_fresh(tmp_path))
     assert other.import_entries(rows[:1]) == 1 and other.get(rows[0]["key"]) == responses.get(rows[0]["key"])
     assert other.get(rows[1]["key"]) is None
+
+
+EVERY_TECHNIQUE = dict(
+    use_retrieval=True,
+    top_k=2,
+    hyde=True,
+    query_expansion=1,
+    reranker="llm",
+    rerank_candidates=3,
+    classify=True,
+    fact_check=True,
+    max_tokens=48,
+)
+
+
+def _replays_with_no_model_call(
+    variants: list[VariantConfig], corpus: Corpus, questions: QuestionSet, settings: Settings, tmp_path: Path
+) -> dict[str, Any]:
+    """Run, bundle, replay in a fresh folder, then run the variants there on the same corpus with no model."""
+    run = run_evaluation(variants, corpus, questions, settings).to_dict()
+    bundle = export.make_bundle(run, None, export.run_cache_export(run, settings))
+    fresh = _fresh(tmp_path)
+    replay = export.replay_bundle(bundle, fresh)
+    again = run_evaluation(variants, corpus, questions, fresh, llm=NoCallLLM())
+    return {"run": run, "replay": replay, "again": again}
+
+
+def test_a_bundle_carries_the_calls_of_every_technique(
+    settings: Settings, questions: QuestionSet, corpus: Corpus, tmp_path: Path
+) -> None:
+    variant = VariantConfig(name="everything", model="fake:extractive", **EVERY_TECHNIQUE)
+    out = _replays_with_no_model_call([variant], corpus, questions.subset(2), settings, tmp_path)
+    rows = out["run"]["variants"][0]["rows"]
+    assert all(r["steps"].get("hyde") and r["steps"].get("fact_check") for r in rows)
+    assert out["replay"]["calls"] > 2 * 4 and out["replay"]["calls_missing"] == 0
+    again = out["again"].variants[0]
+    assert all(r.error is None for r in again.rows) and again.cache_misses == 0
+    assert [r.answer for r in again.rows] == [r["answer"] for r in rows]
+
+
+@pytest.mark.slow
+def test_a_real_model_run_with_every_technique_replays_from_its_bundle(
+    settings: Settings, questions: QuestionSet, corpus: Corpus, tmp_path: Path
+) -> None:
+    """The local llama.cpp model, MiniLM and chromadb: every HyDE, rewording, routing, rerank and fact-check call
+    and every search travels in the bundle, so the same sweep elsewhere calls no model at all."""
+    from tests.conftest import FAST_LOCAL_MODEL
+
+    variant = VariantConfig(name="everything", model=FAST_LOCAL_MODEL, **EVERY_TECHNIQUE)
+    out = _replays_with_no_model_call([variant], corpus, questions.subset(1), settings, tmp_path)
+    again = out["again"].variants[0]
+    assert out["replay"]["calls_missing"] == 0 and out["replay"]["calls"] >= 5
+    assert all(r.error is None for r in again.rows) and again.cache_misses == 0
+    assert again.cache_counts()["retrieval"]["misses"] == 0
+    assert [r.answer for r in again.rows] == [r["answer"] for r in out["run"]["variants"][0]["rows"]]

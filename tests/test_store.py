@@ -213,6 +213,56 @@ def test_a_read_only_data_folder_is_a_clear_error(tmp_path: Path) -> None:
         folder.chmod(0o755)
 
 
+def _read_only_mounts() -> bool:
+    """Whether this machine lets us mount a read-only file system in a user namespace (`unshare -rm`)."""
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+READ_ONLY_CHECK = """
+import sys
+from pathlib import Path
+from playground.cache import ResponseCache
+from playground.settings import Settings
+from playground.sqlite_db import StorageError
+from playground.store import ExperimentStore
+
+settings = Settings(data_dir=Path(sys.argv[1]))
+for open_it in (ExperimentStore, ResponseCache):
+    try:
+        open_it(settings)
+    except StorageError as err:
+        print(err)
+    else:
+        raise SystemExit(f"{open_it.__name__} opened a read-only data folder")
+"""
+
+
+@pytest.mark.skipif(not _read_only_mounts(), reason="needs user namespaces (unshare -rm) to mount read-only")
+def test_a_read_only_file_system_is_a_clear_error_for_the_library_and_the_cli(tmp_path: Path) -> None:
+    """A really read-only data folder (a read-only mount, which even root cannot write), not a simulation."""
+    data, variants = tmp_path / "data", tmp_path / "v.yaml"
+    data.mkdir()
+    (tmp_path / "q.jsonl").write_text('{"id": "1", "question": "Why?", "answers": ["because"]}\n')
+    variants.write_text(
+        "questions: q.jsonl\ndefaults: {model: fake:extractive}\nvariants:\n - {name: baseline}\n"
+    )
+    mount = f"mount -t tmpfs -o ro none {data}"
+    library = f"{sys.executable} -c '{READ_ONLY_CHECK}' {data}"
+    cli = f"PLAYGROUND_DATA_DIR={data} {sys.executable} -m playground.cli eval --variants {variants}"
+    script = f"{mount} && {library} && {{ {cli}; echo exit=$?; }}"
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout + done.stderr
+    assert out.count("is in a read-only folder") == 3 and "PLAYGROUND_DATA_DIR" in out
+    assert "exit=2" in out and "Traceback" not in out
+    assert list(data.iterdir()) == []
+
+
 def test_a_data_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("not a folder")

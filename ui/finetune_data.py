@@ -11,14 +11,14 @@ import streamlit as st
 from playground.documents import Chunk, Corpus
 from playground.finetune import chatfile, data
 from playground.finetune.data import BuildReport, TrainingItem
-from playground.finetune.split import Split, SplitOptions, split_items
+from playground.finetune.split import GroupBy, Split, SplitOptions, split_items
 from ui import resources, state, widgets
 
 HELDOUT_MODES = {
     "questions": "The question set (written by people): the best test",
     "random": "A random share of the training items",
 }
-GROUPS = {
+GROUPS: dict[GroupBy, str] = {
     "chunk": "By passage: no held-out passage is trained on",
     "document": "By document: no held-out document is trained on (strictest)",
     "question": "By question only (the model may see the same facts, asked differently)",
@@ -93,10 +93,10 @@ def split_controls() -> tuple[str, SplitOptions, bool, bool]:
         help="Questions the model never trains on, used in step 4 to see whether training helped.",
     )
     left, middle, right = st.columns(3)
-    group = left.selectbox(
+    group: GroupBy = left.selectbox(
         "Keep apart",
         list(GROUPS),
-        format_func=GROUPS.get,
+        format_func=lambda g: GROUPS[g],
         key="ft_group",
         help="What a held-out question takes with it out of the training data.",
     )

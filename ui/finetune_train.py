@@ -225,6 +225,11 @@ def _stop(settings: Settings, job_id: str) -> None:
     state.set_lab_value(f"ft_stop_at_{job_id}", time.time())
 
 
+def _force_stop(settings: Settings, job_id: str) -> None:
+    """A button callback (which returns nothing) that ends a training process at once."""
+    jobs.terminate(settings, job_id)
+
+
 def _job_view(settings: Settings, job_id: str, was_running: bool) -> None:
     job = jobs.read_job(settings, job_id)
     st.markdown(f"{ICONS.get(job.status, '')} **{job.title}** — {job.status}")
@@ -254,7 +259,7 @@ def _job_view(settings: Settings, job_id: str, was_running: bool) -> None:
             st.button(
                 "Force stop",
                 key=f"ft_kill_{job_id}",
-                on_click=jobs.terminate,
+                on_click=_force_stop,
                 args=(settings, job_id),
                 help="Ends the training process at once (use when Stop does not take effect).",
             )

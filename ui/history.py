@@ -310,6 +310,12 @@ def replay_view(settings: Settings, key: str) -> None:
     state.set_lab_value(memo, replay)
     answers = replay["verified"] if replay["mode"] == "rows" else len(replay["answers"])
     st.success(REPLAY_MODES[replay["mode"]].format(n=answers), icon="✅")
+    if replay.get("calls_missing"):
+        st.warning(
+            f"{replay['calls_missing']} of the run's {replay['calls']} model calls and searches are not in the "
+            "bundle (the cache was cleared before it was made), so running these variants again calls the "
+            "model for them. Export the bundle right after a run to carry them all."
+        )
     run = resources.guarded("reading the bundle's run", export.run_from_dict, replay["run"])
     if run is not None:
         views.run_header(run)

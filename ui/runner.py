@@ -111,8 +111,11 @@ def evaluate(
     )
     bar.empty()
     if run is None:
+        if not live.variants:  # failed before any answer: the last results stay as they were
+            state.abandon_live_run()
+            return None
         live.stopped = True
         state.finish_live_run(live)
-        return live if live.variants else None
+        return live
     state.finish_live_run(run)
     return run

@@ -251,6 +251,12 @@ def finish_live_run(run: EvalRun) -> None:
     st.session_state.pop(LIVE_RUN, None)
 
 
+def abandon_live_run() -> None:
+    """Forget a run that failed before its first answer, keeping the last run as it was."""
+    st.session_state[RUN_IN_PROGRESS] = False
+    st.session_state.pop(LIVE_RUN, None)
+
+
 def last_run() -> EvalRun | None:
     """The last evaluation. A run that was interrupted becomes the last run, marked as stopped."""
     if st.session_state.get(RUN_IN_PROGRESS):

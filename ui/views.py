@@ -19,30 +19,10 @@ from playground.evaluation import EvalRun, QuestionResult
 from playground.metrics import contains_gold
 from playground.pipeline import PipelineResult
 from playground.questions import EvidenceLocator, Question, Span, holds
+from playground.run_data import SUMMARY_LABELS
 from ui import widgets
 
-SUMMARY_COLUMNS = {
-    "variant": "variant",
-    "retrieval": "retrieval",
-    "model": "model",
-    "n": "answers",
-    "errors": "errors",
-    "contains": "accuracy (contains gold)",
-    "contains_ci_low": "accuracy 95% low",
-    "contains_ci_high": "accuracy 95% high",
-    "exact_match": "exact match",
-    "token_f1": "token F1",
-    "semantic_sim": "meaning similarity",
-    "hit@k": "evidence found (hit@k)",
-    "recall@k": "recall@k",
-    "mrr": "MRR",
-    "ndcg@k": "nDCG@k",
-    "context_precision": "context precision",
-    "context_recall": "context recall",
-    "latency_s": "seconds per answer",
-    "prompt_tokens": "prompt tokens",
-    "completion_tokens": "answer tokens",
-}
+SUMMARY_COLUMNS = SUMMARY_LABELS  # the same readable names as the exported tables
 
 
 def _chunk_box(
@@ -183,6 +163,8 @@ def run_header(run: EvalRun) -> None:
     st.caption(
         f"Run of {run.started_at} · {run.corpus or 'no corpus'} · {run.questions} · {answered} answers"
     )
+    if any(v.cache_hits for v in run.variants):
+        st.caption(f"Model calls answered from the cache (no model run): {run.cache_summary()}.")
     if run.stopped:
         st.warning(
             f"This run was stopped: {answered} answers finished and are shown; the scores use only those."
