@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground import charts
-from ui import state, widgets
+from playground.optimisation_map import map_points
+from ui import optimisation_map, state, widgets
 
 widgets.page_start(
     "LLM playground",
@@ -28,9 +28,7 @@ st.caption(
     "the last evaluation."
 )
 run = state.last_run()
-st.plotly_chart(
-    charts.optimisation_map(charts.map_points(state.variants(), run)), key="home_map", width="stretch"
-)
+optimisation_map.show(map_points(state.variants(), run))
 if run is None:
     st.info(
         "No evaluation yet: the variants show 'not evaluated'. Run one on the Evaluate page to score them."

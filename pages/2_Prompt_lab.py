@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.config import FewShotExample, VariantConfig
-from ui import choosers, editors, resources, runner, state, views, widgets
+from playground.documents import Corpus
+from ui import choosers, lab, resources, runner, state, views, widgets
 
 LAB = "prompt_lab"
 
@@ -47,10 +48,15 @@ def starter_prompts() -> list[VariantConfig]:
     ]
 
 
+def corpus_for(variant: VariantConfig) -> Corpus | None:
+    """The documents to search: the current corpus (indexed on demand) for a variant that retrieves."""
+    return resources.current_corpus() if variant.use_retrieval else state.corpus()
+
+
+PROMPT_LAB = lab.Lab(LAB, "pl", "prompt", starter_prompts, corpus_for)
 questions = resources.current_questions()
 question, gold = choosers.question_picker("pl_question", questions)
 
-stored = state.lab_variants(LAB, starter_prompts)
 count = st.slider(
     "Variants side by side",
     2,
@@ -60,15 +66,7 @@ count = st.slider(
     help="How many prompt variants to compare at once.",
 )
 state.set_lab_value(f"{LAB}_count", count)
-working = widgets.pad(stored, count, starter_prompts())
-edited = []
-for i, column in enumerate(st.columns(count)):
-    with column:
-        st.markdown(f"**Variant {i + 1}**")
-        edited.append(editors.variant_editor(f"pl{i}", working[i], focus="prompt"))
-edited = state.unique_names(edited)
-state.set_lab_variants(LAB, edited + list(stored[count:]))
-
+PROMPT_LAB.variants(count)  # pads the working variants to the chosen count
 ask = st.button(
     "Ask every variant",
     type="primary",
@@ -76,22 +74,8 @@ ask = st.button(
     disabled=not question.strip(),
     help="Send the question to each variant and show the answers below each one.",
 )
-answers: list[runner.Answer] = state.lab_value("pl_answers", [])
-answer_columns = st.columns(count)
-if ask:
-    corpus = resources.current_corpus() if any(v.use_retrieval for v in edited) else state.corpus()
-    answers = []
-    for variant, column in zip(edited, answer_columns, strict=True):
-        with column:
-            answers.append(runner.answer_with(variant, question, corpus))
-    state.set_lab_value("pl_answers", answers)
-for variant, column in zip(edited, answer_columns, strict=True):
-    found = next((a for a in answers if a.variant_key == variant.key() and a.question == question), None)
-    with column:
-        if found is None:
-            st.caption("Press 'Ask every variant' to see this variant's answer.")
-        elif found.result is not None:
-            views.answer_card(found.result, gold, state.corpus(), variant.use_retrieval)
+lab.columns(PROMPT_LAB, count, question, gold, state.corpus(), ask)
+variants = PROMPT_LAB.variants(count)
 
 st.divider()
 st.subheader("Run these variants on the question set")
@@ -111,9 +95,9 @@ if st.button(
     key="pl_run",
     help="Score each variant on the first questions of the set; the full charts are on the Evaluate page.",
 ):
-    state.set_variants(edited)
-    corpus = resources.current_corpus() if any(v.use_retrieval for v in edited) else state.corpus()
-    run = runner.evaluate(edited, corpus, questions.subset(limit))
+    state.set_variants(variants)
+    corpus = resources.current_corpus() if any(v.use_retrieval for v in variants) else state.corpus()
+    run = runner.evaluate(variants, corpus, questions.subset(limit))
     state.set_lab_value("pl_run", run)
 run = state.lab_value("pl_run")
 if run is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from playground.config import VariantConfig
-from ui import choosers, editors, resources, runner, state, views, widgets
+from ui import choosers, lab, resources, state, widgets
 
 LAB = "rag_lab"
 
@@ -34,11 +34,11 @@ def starter_pipelines() -> list[VariantConfig]:
 corpus = resources.current_corpus()
 if corpus is None:
     st.stop()
+RAG_LAB = lab.Lab(LAB, "rag", "retrieval", starter_pipelines, lambda _: corpus, show_retrieval=True)
 st.caption(f"Corpus: {state.corpus_label()} · {len(corpus.documents)} documents")
 st.page_link("pages/1_Corpus.py", label="Change the corpus or its chunking", icon="📚")
 question, gold = choosers.question_picker("rag_question", resources.current_questions())
 
-stored = state.lab_variants(LAB, starter_pipelines)
 count = st.slider(
     "Variants side by side",
     1,
@@ -48,14 +48,7 @@ count = st.slider(
     help="How many pipeline variants to compare on this question.",
 )
 state.set_lab_value(f"{LAB}_count", count)
-working = widgets.pad(stored, count, starter_pipelines())
-edited = []
-for i, column in enumerate(st.columns(count)):
-    with column:
-        st.markdown(f"**Variant {i + 1}**")
-        edited.append(editors.variant_editor(f"rag{i}", working[i], focus="retrieval"))
-edited = state.unique_names(edited)
-state.set_lab_variants(LAB, edited + list(stored[count:]))
+RAG_LAB.variants(count)  # pads the working variants to the chosen count
 
 left, right = st.columns([1, 1])
 ask = left.button(
@@ -66,27 +59,12 @@ ask = left.button(
     help="Retrieve (where switched on) and answer with each variant; the first retrieval may build "
     "the index.",
 )
-if right.button(
+keep = right.button(
     "Use these variants on the Evaluate page",
     key="rag_keep",
     help="Make these the variants that the Evaluate page scores on the whole question set.",
-):
-    state.set_variants(edited)
+)
+lab.columns(RAG_LAB, count, question, gold, corpus, ask)
+if keep:  # after the columns, so an edit made just before the click is kept too
+    state.set_variants(RAG_LAB.variants(count))
     st.toast("The Evaluate page will run these variants.")
-
-answers: list[runner.Answer] = state.lab_value("rag_answers", [])
-columns = st.columns(count)
-if ask:
-    answers = []
-    for variant, column in zip(edited, columns, strict=True):
-        with column:
-            answers.append(runner.answer_with(variant, question, corpus))
-    state.set_lab_value("rag_answers", answers)
-for variant, column in zip(edited, columns, strict=True):
-    found = next((a for a in answers if a.variant_key == variant.key() and a.question == question), None)
-    with column:
-        st.markdown(f"**{'Retrieval on' if variant.use_retrieval else 'No retrieval'}**")
-        if found is None:
-            st.caption("Press 'Ask every variant' to see this variant's answer.")
-        elif found.result is not None:
-            views.answer_card(found.result, gold, corpus, variant.use_retrieval)

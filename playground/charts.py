@@ -7,13 +7,11 @@ so the same charts serve the app, a notebook and the tests.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.config import VariantConfig
 from playground.evaluation import EvalRun, QuestionResult
 
 OUTCOMES = ("correct", "wrong", "no evidence retrieved", "error")
@@ -33,7 +31,6 @@ RETRIEVAL_LABELS = {
 }
 RETRIEVAL_COLOUR = "#2f6fdf"
 PROMPT_COLOUR = "#9aa5b8"
-_FINE_TUNED_MARKERS = ("ft:", "fine-tuned", "finetuned", "fine_tuned", "lora")
 _LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
 
 
@@ -235,111 +232,3 @@ def _discrete_scale() -> list[list[Any]]:
 
 
 # --- the optimisation map -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MapPoint:
-    """One variant on the optimisation map: which axes it optimises and, once evaluated, its accuracy."""
-
-    name: str
-    context: bool
-    behaviour: bool
-    accuracy: float | None = None
-
-
-QUADRANTS = {  # (context, behaviour) -> (name, one-line meaning)
-    (False, False): ("Prompt engineering", "better instructions and examples"),
-    (True, False): ("RAG", "give the model the right documents"),
-    (False, True): ("Fine-tuning", "teach the model how to act"),
-    (True, True): ("All of them", "fine-tuned model + retrieval"),
-}
-
-
-def is_fine_tuned(model: str) -> bool:
-    """Whether a model name points at a fine-tuned model (e.g. OpenAI's `ft:` names or a LoRA adapter)."""
-    name = model.lower()
-    return any(marker in name for marker in _FINE_TUNED_MARKERS)
-
-
-def map_points(variants: Sequence[VariantConfig], run: EvalRun | None = None) -> list[MapPoint]:
-    """Place each variant: retrieval moves it along the context axis, a fine-tuned model up the other.
-
-    Variants of the run come first with their accuracy; other variants follow without a score.
-    """
-    scores = {r["variant"]: r.get("contains") for r in run.summary_rows()} if run else {}
-    evaluated = [v.variant for v in run.variants] if run else []
-    others = [v for v in variants if v.name not in scores]
-    return [
-        MapPoint(v.name, v.use_retrieval, is_fine_tuned(v.model), scores.get(v.name))
-        for v in [*evaluated, *others]
-    ]
-
-
-def _spread(count: int) -> list[tuple[float, float]]:
-    """Offsets inside a quadrant for `count` points: a column of up to 4, then the next column."""
-    offsets = []
-    for i in range(count):
-        column, row = divmod(i, 4)
-        offsets.append((-0.28 + 0.28 * (column % 3), 0.3 - 0.17 * row))
-    return offsets
-
-
-def optimisation_map(points: Sequence[MapPoint]) -> go.Figure:
-    """The map: context optimisation (x, what the model knows) by behaviour optimisation (y, how it acts)."""
-    fig = go.Figure()
-    for (context, behaviour), (name, meaning) in QUADRANTS.items():
-        x0, y0 = float(context), float(behaviour)
-        fig.add_shape(
-            type="rect",
-            x0=x0,
-            x1=x0 + 1,
-            y0=y0,
-            y1=y0 + 1,
-            line={"color": "#d0d6e2"},
-            fillcolor="#eef3fc" if context else "#f7f8fa",
-            layer="below",
-        )
-        fig.add_annotation(x=x0 + 0.5, y=y0 + 0.93, text=f"<b>{name}</b>", showarrow=False, font={"size": 15})
-        fig.add_annotation(
-            x=x0 + 0.5, y=y0 + 0.84, text=meaning, showarrow=False, font={"size": 11, "color": "#6b7280"}
-        )
-    groups: dict[tuple[bool, bool], list[MapPoint]] = {}
-    for point in points:
-        groups.setdefault((point.context, point.behaviour), []).append(point)
-    xs, ys, labels, colours = [], [], [], []
-    for (context, behaviour), members in groups.items():
-        for point, (dx, dy) in zip(members, _spread(len(members)), strict=True):
-            xs.append(float(context) + 0.5 + dx)
-            ys.append(float(behaviour) + 0.45 + dy)
-            score = f"{point.accuracy:.0%}" if point.accuracy is not None else "not evaluated"
-            labels.append(f"{point.name}<br>{score}")
-            colours.append(RETRIEVAL_COLOUR if context else "#4b5563")
-    if xs:
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="markers+text",
-                text=labels,
-                textposition="bottom center",
-                marker={"size": 14, "color": colours},
-                hoverinfo="text",
-                showlegend=False,
-            )
-        )
-    axis = {"range": [0, 2], "showgrid": False, "zeroline": False, "tickvals": [0.5, 1.5]}
-    fig.update_layout(
-        xaxis={
-            **axis,
-            "ticktext": ["model's own knowledge", "+ your documents"],
-            "title": "Context optimisation: what the model knows →",
-        },
-        yaxis={
-            **axis,
-            "ticktext": ["as shipped", "trained for the task"],
-            "title": "Behaviour optimisation: how it acts →",
-        },
-        height=480,
-        **_LAYOUT,
-    )
-    return fig

@@ -7,6 +7,7 @@ from typing import Any
 from playground import charts
 from playground.config import VariantConfig
 from playground.evaluation import EvalRun, QuestionResult, VariantResult
+from playground.optimisation_map import by_quadrant, map_points
 
 
 def _row(qid: str, contains: float, hit: float | None = None, error: str | None = None) -> QuestionResult:
@@ -74,7 +75,7 @@ def test_map_places_retrieval_right_and_fine_tuned_models_up() -> None:
         VariantConfig(name="tuned", model="openai:ft:gpt-4o-mini:acme::123"),
         VariantConfig(name="tuned+rag", model="openai:ft:gpt-4o-mini:acme::123", use_retrieval=True),
     ]
-    points = charts.map_points(variants, _run())
+    points = map_points(variants, _run())
     assert [(p.name, p.context, p.behaviour) for p in points] == [
         ("baseline", False, False),
         ("rag", True, False),
@@ -82,5 +83,6 @@ def test_map_places_retrieval_right_and_fine_tuned_models_up() -> None:
         ("tuned+rag", True, True),
     ]
     assert points[0].accuracy == 0.5 and points[2].accuracy is None
-    labels = charts.optimisation_map(points).data[0].text
-    assert labels[0] == "baseline<br>50%" and "not evaluated" in labels[2]
+    assert points[0].score == "50%" and points[2].score == "not evaluated"
+    cells = by_quadrant(points)
+    assert [p.name for p in cells[(True, True)]] == ["tuned+rag"] and len(cells) == 4
