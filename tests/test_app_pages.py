@@ -212,6 +212,24 @@ def test_a_model_error_is_shown_as_a_message(make_app: MakeApp) -> None:
     assert any("needs an OpenAI API key" in e.value for e in at.error)
 
 
+def test_a_missing_or_corrupt_local_model_file_names_the_setup_command(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app on a machine where set-up did not finish: the model file is missing, then damaged."""
+    from playground import llms
+
+    monkeypatch.setenv("PLAYGROUND_MODELS_DIR", str(tmp_path))
+    monkeypatch.setattr(llms, "_LOCAL_MODELS", {})
+    at = make_app("pages/2_Prompt_lab.py", model="local:qwen2.5-0.5b")
+    ok(at.button(key="pl_ask").click().run())
+    assert any("make run" in e.value for e in at.error), [e.value for e in at.error]
+    damaged = tmp_path / "damaged.gguf"
+    damaged.write_bytes(b"GGUF" + b"\0" * 100)
+    at = make_app("pages/2_Prompt_lab.py", model=f"local:{damaged}")
+    ok(at.button(key="pl_ask").click().run())
+    assert any("corrupt" in e.value for e in at.error), [e.value for e in at.error]
+
+
 # --- RAG lab ------------------------------------------------------------------------------------------------
 
 

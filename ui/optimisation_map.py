@@ -19,7 +19,7 @@ def show(points: Sequence[MapPoint]) -> None:
     for behaviour in (True, False):
         for context, column in zip((False, True), st.columns(2), strict=True):
             name, meaning = QUADRANTS[(context, behaviour)]
-            with column.container(border=True, height=190):
+            with column.container(border=True, height=140):
                 st.markdown(f"**{name}** · :gray[{meaning}]")
                 members = cells[(context, behaviour)]
                 for point in members:
