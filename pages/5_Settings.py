@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from playground import cache
 from playground.errors import UnknownModelError
 from playground.llms import loaded_local_models, split_compatible
 from playground.local_models import CATALOGUE, SETUP_COMMAND, model_path
@@ -112,6 +113,35 @@ st.subheader("Data folder")
 st.code(str(state.settings().data_dir), language=None)
 st.caption("Indexes and results are kept here. Set PLAYGROUND_DATA_DIR before starting the app to move it.")
 
+with st.expander("Server settings (set as environment variables before starting the app)"):
+    current = state.settings()
+    st.dataframe(
+        [
+            {
+                "variable": "PLAYGROUND_CHROMA_URL",
+                "value": current.chroma_url or "(embedded store)",
+                "what it does": "Keep the indexes on a chromadb server instead of in the data folder.",
+            },
+            {
+                "variable": "PLAYGROUND_CONCURRENCY",
+                "value": str(current.concurrency or "auto"),
+                "what it does": "Answers in flight at once during an evaluation (auto: 4 hosted, 1 local).",
+            },
+            {
+                "variable": "PLAYGROUND_REQUEST_TIMEOUT_S",
+                "value": f"{current.request_timeout_s:g}",
+                "what it does": "Seconds to wait for a hosted model's answer.",
+            },
+            {
+                "variable": "PLAYGROUND_MAX_RETRIES",
+                "value": str(current.max_retries),
+                "what it does": "Retries after a timeout, a dropped connection, a 429 or a 5xx answer.",
+            },
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
 st.subheader("Caches")
 loaded = loaded_local_models()
 st.caption(
@@ -126,3 +156,18 @@ if st.button(
 ):
     resources.clear_caches()
     st.success("Caches cleared. The next question loads what it needs again.")
+
+if st.button(
+    "Clear the answer cache",
+    key="set_clear_answers",
+    help="Deletes every cached answer, embedding and search, so the next evaluation asks the models again. "
+    "Saved runs in the History stay.",
+) and resources.guarded("clearing the answer cache", cache.clear_cache, state.settings()):
+    st.success("The answer cache is empty now.")
+stats = resources.guarded("reading the answer cache", cache.cache_stats, state.settings())
+if stats is not None:
+    st.caption(
+        f"Answer cache: {stats['llm']:,} model answers, {stats['scores']:,} rerank scores, "
+        f"{stats['embedding']:,} embeddings and {stats['retrieval']:,} searches, {stats['bytes'] / 1e6:.1f} MB. "
+        "An unchanged evaluation is answered from it instantly."
+    )

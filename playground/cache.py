@@ -608,10 +608,11 @@ def cache_stats(settings: Settings) -> dict[str, int]:
         cache.close()
 
 
-def clear_cache(settings: Settings) -> None:
-    """Delete every cached response and embedding."""
+def clear_cache(settings: Settings) -> dict[str, int]:
+    """Delete every cached response, score, embedding and search; returns the (empty) counts."""
     cache = ResponseCache(settings)
     try:
         cache.clear()
+        return cache.stats()
     finally:
         cache.close()

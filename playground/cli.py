@@ -67,11 +67,36 @@ def cmd_retrieval_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_cache(sub: Any) -> None:
+    p = sub.add_parser(
+        "cache",
+        help="Show what the answer cache holds (answers, scores, embeddings, searches) and its size, or clear it.",
+    )
+    p.add_argument(
+        "--clear", action="store_true", help="Delete every cached entry (the experiment store stays)."
+    )
+    p.set_defaults(func=cmd_cache)
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from playground.cache import cache_path, cache_stats, clear_cache
+    from playground.settings import Settings
+
+    settings = Settings.from_env()
+    if args.clear:
+        clear_cache(settings)
+        print("cache cleared")
+    stats = cache_stats(settings)
+    print(f"{cache_path(settings)}: " + ", ".join(f"{k} {v:,}" for k, v in stats.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     cli_eval.add_parser(sub)
     _add_retrieval_bench(sub)
+    _add_cache(sub)
     finetune_cli.add_parser(sub)
     return parser
 

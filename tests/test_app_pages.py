@@ -411,3 +411,13 @@ def test_settings_choose_the_model_and_keep_the_key_in_the_session_only(
     assert str(tmp_path / "data") in texts(at)
     ok(at.button(key="set_clear").click().run())
     assert "Caches cleared" in texts(at)
+
+
+def test_settings_show_and_clear_the_answer_cache(make_app: MakeApp) -> None:
+    at = make_app("pages/4_Evaluate.py")
+    at.number_input(key="ev_limit").set_value(2)
+    ok(at.button(key="ev_run").click().run())
+    ok(at.switch_page("pages/5_Settings.py").run())
+    assert "Answer cache: 4 model answers" in texts(at) and "2 searches" in texts(at)
+    ok(at.button(key="set_clear_answers").click().run())
+    assert "The answer cache is empty now." in texts(at) and "Answer cache: 0 model answers" in texts(at)

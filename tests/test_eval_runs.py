@@ -138,3 +138,13 @@ def test_cache_hits_per_variant_survive_the_store(corpus, settings):
     assert [v["cache_hits"] for v in stored["variants"]] == [3, 3]
     assert stored["variants"][1]["cache"]["retrieval"] == {"hits": 3, "misses": 0}
     assert warm.cache_summary() == "baseline 3/3, rag 3/3"
+
+
+def test_cli_cache_shows_and_clears_the_cache(tmp_path, small_corpus_dir, settings, capsys):
+    vfile = _variants_file(tmp_path, small_corpus_dir)
+    cli_main(["eval", "--variants", str(vfile)])
+    capsys.readouterr()
+    assert cli_main(["cache"]) == 0 and "llm 6" in capsys.readouterr().out
+    assert cli_main(["cache", "--clear"]) == 0
+    out = capsys.readouterr().out
+    assert "cache cleared" in out and "llm 0" in out and "retrieval 0" in out
