@@ -179,6 +179,8 @@ class CallLog:
     hits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     misses: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     keys: list[str] = field(default_factory=list)
+    # Tokens of every model call behind the answer, from the cache or not: what answering it costs.
+    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0})
 
     def note(self, kind: str, hits: int, misses: int, key: str | None = None) -> None:
         self.hits[kind] += hits
@@ -187,7 +189,12 @@ class CallLog:
             self.keys.append(key)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"hits": dict(self.hits), "misses": dict(self.misses), "keys": list(self.keys)}
+        return {
+            "hits": dict(self.hits),
+            "misses": dict(self.misses),
+            "keys": list(self.keys),
+            "tokens": dict(self.tokens),
+        }
 
 
 _LOG = threading.local()  # one answer runs on one thread, so the log of the answer in flight is per thread
@@ -208,6 +215,13 @@ def _note(kind: str, hits: int, misses: int, key: str | None = None) -> None:
     log: CallLog | None = getattr(_LOG, "current", None)
     if log is not None:
         log.note(kind, hits, misses, key)
+
+
+def _note_tokens(completion: Completion) -> None:
+    log: CallLog | None = getattr(_LOG, "current", None)
+    if log is not None:
+        log.tokens["prompt"] += completion.prompt_tokens
+        log.tokens["completion"] += completion.completion_tokens
 
 
 # --- LLM responses ------------------------------------------------------------------------------------------
@@ -333,11 +347,13 @@ class CachedLLM:
         cached = self.cache.get(key)
         self._count(cached is not None, key)
         if cached is not None:
+            _note_tokens(cached)
             return cached
         completion = self.llm.chat(
             messages, temperature=temperature, max_tokens=max_tokens, stop=stop, seed=seed
         )
         self.cache.put(key, completion)
+        _note_tokens(completion)
         return completion
 
     def yes_probability(self, messages: list[Message]) -> float | None:

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from playground import __version__
+from playground import __version__, pricing
 from playground import metrics as m
 from playground.cache import (
     KINDS,
@@ -60,8 +60,10 @@ class QuestionResult:
     error: str | None = None
     steps: dict[str, Any] = field(default_factory=dict)
     repeat: int = 0
-    # Cache traffic behind this answer: {"hits": {kind: n}, "misses": {kind: n}, "keys": [response keys]}.
+    # Cache traffic behind this answer: {"hits": {kind: n}, "misses": {kind: n}, "keys": [...], "tokens": {...}}.
     cache: dict[str, Any] = field(default_factory=dict)
+    # What every model call behind the answer costs at the provider's list price (0 locally, None if unknown).
+    cost_usd: float | None = None
 
     @property
     def from_cache(self) -> bool:
@@ -124,6 +126,8 @@ class VariantResult:
             out[name] = m.mean(values) if values else None
         for name in ("latency_s", "prompt_tokens", "completion_tokens"):
             out[name] = m.mean([float(getattr(r, name)) for r in ok]) if ok else None
+        costs = [r.cost_usd for r in ok if r.cost_usd is not None]
+        out["cost_usd"] = m.mean(costs) if costs else None
         low, high = m.bootstrap_ci([r.metrics[PRIMARY_METRIC] or 0.0 for r in ok]) if ok else (None, None)
         out[f"{PRIMARY_METRIC}_ci_low"], out[f"{PRIMARY_METRIC}_ci_high"] = low, high
         return out
@@ -423,6 +427,8 @@ def run_evaluation(
     """Every variant on every question (and repeat). A failing question is recorded with its error and the sweep
     goes on; with a store, each finished row is saved at once, so a killed run keeps what it finished."""
     options = options or RunOptions()
+    for variant in variants:
+        pricing.price(variant.model)  # a malformed PLAYGROUND_PRICES stops the run here, with what to fix
     caches = _open_caches(settings, options)
     pipelines = prepare_pipelines(variants, corpus, settings, llm, on_stage, caches)
     locator = EvidenceLocator(corpus) if corpus is not None else None
@@ -477,7 +483,21 @@ class _Task:
             row = score_result(self.question, outcome, self.located, self.pipeline.variant.top_k, embed)
         row.repeat = self.repeat
         row.cache = log.as_dict()
+        row.cost_usd = _answer_cost(self.pipeline.variant.model, row, log.tokens)
         return row
+
+
+def _answer_cost(model: str, row: QuestionResult, logged: dict[str, int]) -> float | None:
+    """The list price of every call behind the answer; without a cache (nothing logged), of the answer call."""
+    if row.error:
+        return None
+    used = (
+        logged if any(logged.values()) else {"prompt": row.prompt_tokens, "completion": row.completion_tokens}
+    )
+    try:
+        return pricing.cost_usd(model, used["prompt"], used["completion"])
+    except PlaygroundError:  # a malformed PLAYGROUND_PRICES: no cost rather than no row
+        return None
 
 
 @dataclass

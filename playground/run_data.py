@@ -38,6 +38,7 @@ SUMMARY_LABELS = {
     "latency_s": "seconds per answer",
     "prompt_tokens": "prompt tokens",
     "completion_tokens": "answer tokens",
+    "cost_usd": "cost per answer (USD)",
 }
 INCOMPLETE_STATUSES = ("running", "incomplete", "stopped")
 # Defaults for fields a stored row may lack (rows written by older versions, or hand-made ones).
@@ -172,6 +173,7 @@ def _answer_record(variant: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "latency_s": row.get("latency_s"),
         "prompt_tokens": row.get("prompt_tokens"),
         "completion_tokens": row.get("completion_tokens"),
+        "cost_usd": row.get("cost_usd"),
         "from_cache": row_from_dict(row).from_cache,
         "error": row.get("error") or "",
     }
