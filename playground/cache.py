@@ -21,6 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -311,6 +312,38 @@ class ResponseCache:
         self.db.close()
 
 
+# Calls being computed right now, by (cache file, key): when two variants send the same prompt at once (a sweep
+# against a hosted model runs several answers in parallel), the second waits for the first instead of paying again.
+_IN_FLIGHT: dict[tuple[str, str], Future[Completion]] = {}
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def _claim(path: Path, key: str) -> tuple[bool, Future[Completion]]:
+    """(whether this caller computes the call, the future its answer arrives in)."""
+    with _IN_FLIGHT_LOCK:
+        found = _IN_FLIGHT.get((str(path), key))
+        if found is not None:
+            return False, found
+        future: Future[Completion] = Future()
+        _IN_FLIGHT[(str(path), key)] = future
+        return True, future
+
+
+def _release(
+    path: Path,
+    key: str,
+    future: Future[Completion],
+    completion: Completion | None = None,
+    error: BaseException | None = None,
+) -> None:
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.pop((str(path), key), None)
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(completion)  # type: ignore[arg-type]
+
+
 class CachedLLM:
     """An LLM that answers from the cache when it can; errors are never cached. Counts `hits` and `misses`."""
 
@@ -345,14 +378,23 @@ class CachedLLM:
             seed = self.repeat  # llama.cpp's default seed is fixed: without this, every repeat is the same
         key = llm_cache_key(self.identity, messages, temperature, max_tokens, stop, seed, self.repeat)
         cached = self.cache.get(key)
+        owner, pending = _claim(self.cache.db.path, key) if cached is None else (False, None)
+        if pending is not None and not owner:
+            cached = pending.result()  # the same call is on its way for another variant: wait for its answer
         self._count(cached is not None, key)
         if cached is not None:
             _note_tokens(cached)
             return cached
-        completion = self.llm.chat(
-            messages, temperature=temperature, max_tokens=max_tokens, stop=stop, seed=seed
-        )
+        assert pending is not None
+        try:
+            completion = self.llm.chat(
+                messages, temperature=temperature, max_tokens=max_tokens, stop=stop, seed=seed
+            )
+        except BaseException as err:
+            _release(self.cache.db.path, key, pending, error=err)
+            raise
         self.cache.put(key, completion)
+        _release(self.cache.db.path, key, pending, completion)
         _note_tokens(completion)
         return completion
 

@@ -163,3 +163,17 @@ def test_cli_concurrency_flag(tmp_path, small_corpus_dir, settings, capsys):
         assert 1 < state.max_in_flight <= 3 and len(state.requests) == 6
         assert cli_main([*args, "--concurrency", "0"]) == 2
     assert "--concurrency must be 1 or more" in capsys.readouterr().err
+
+
+def test_the_same_prompt_sent_by_two_variants_at_once_is_asked_once(patient):
+    """Two variants that differ only in their name send identical prompts in parallel: one request each."""
+    questions = parse_questions("q.jsonl", QUESTIONS)
+    with openai_stub() as (url, state):
+        state.delay_s = 0.3  # both variants' requests are in flight together
+        twins = _variants(url)[:1]
+        twins.append(twins[0].model_copy(update={"name": "short twin"}))
+        run = run_evaluation(twins, None, questions, patient, options=RunOptions(concurrency=4))
+    assert len(state.requests) == len(questions.questions)
+    first, twin = run.variants
+    assert [r.answer for r in first.rows] == [r.answer for r in twin.rows]
+    assert first.cache_hits + twin.cache_hits == len(questions.questions)

@@ -55,7 +55,9 @@ def test_a_run_records_the_cost_of_every_call_behind_each_answer(
         plain, checked = run.variants
         row = plain.rows[0]
         assert row.cost_usd == row.prompt_tokens + 2 * row.completion_tokens
-        assert all(r.cost_usd > r.prompt_tokens + 2 * r.completion_tokens for r in checked.rows)  # + HyDE, check
+        assert all(
+            r.cost_usd > r.prompt_tokens + 2 * r.completion_tokens for r in checked.rows
+        )  # + HyDE, check
         assert checked.aggregates()["cost_usd"] > plain.aggregates()["cost_usd"] > 0
         stored = store.load_run(run.run_id)["rows"]["checked"]
         assert [r["cost_usd"] for r in stored] == [r.cost_usd for r in checked.rows]
