@@ -421,3 +421,18 @@ def test_settings_show_and_clear_the_answer_cache(make_app: MakeApp) -> None:
     assert "Answer cache: 4 model answers" in texts(at) and "2 searches" in texts(at)
     ok(at.button(key="set_clear_answers").click().run())
     assert "The answer cache is empty now." in texts(at) and "Answer cache: 0 model answers" in texts(at)
+
+
+def test_loaded_models_are_frozen_out_of_the_garbage_collector_until_the_caches_are_cleared(
+    make_app: MakeApp,
+) -> None:
+    """A full collection walked every object torch, chromadb and the models left behind, on nearly every rerun."""
+    import gc
+
+    gc.unfreeze()
+    at = make_app("pages/3_RAG_lab.py")
+    ok(at.button(key="rag_ask").click().run())
+    assert gc.get_freeze_count() > 0
+    ok(at.switch_page("pages/5_Settings.py").run())
+    ok(at.button(key="set_clear").click().run())
+    assert gc.get_freeze_count() == 0
