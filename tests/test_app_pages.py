@@ -296,7 +296,7 @@ def test_evaluate_runs_and_shows_charts_matrix_and_downloads(make_app: MakeApp) 
     assert "Gold answer: 30 days" in shown and "★ holds the gold evidence" in shown
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Summary (CSV)", "Every answer (CSV)", "Everything (JSON)"} <= labels
-    ok(at.switch_page("pages/0_Home.py").run())
+    ok(at.switch_page("app.py").run())
     on_map = [m.value for m in at.markdown if m.value.startswith(":")]
     assert on_map[0].startswith(":gray[●] baseline · **") and on_map[1].startswith(":blue[●] rag · **")
     assert not any("not evaluated" in label for label in on_map)
