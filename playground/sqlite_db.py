@@ -12,6 +12,7 @@ import errno
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,24 @@ BUSY_TIMEOUT_S = 30.0
 
 class StorageError(PlaygroundError):
     """The data folder cannot hold the cache or the experiment store; nothing half-written was kept."""
+
+    def __init__(self, message: str, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy  # another connection held the file: worth trying again
+
+
+_OPENING: dict[str, threading.Lock] = {}
+_OPENING_GUARD = threading.Lock()
+
+
+def _opening_lock(path: Path) -> threading.Lock:
+    with _OPENING_GUARD:
+        return _OPENING.setdefault(str(path.resolve()), threading.Lock())
+
+
+def _locked(err: BaseException) -> bool:
+    text = str(err).lower()
+    return "locked" in text or "busy" in text
 
 
 def explain(err: BaseException, path: Path) -> str:
@@ -57,6 +76,23 @@ class Database:
     def __init__(self, path: Path, schema: Sequence[str], pragmas: Sequence[str] = ()) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        # Sessions of one app open the same file at once (a fresh data folder, several browsers): opening, the
+        # switch to WAL and the schema are done one at a time per file in this process, and retried while
+        # another process holds the file (switching the journal mode does not wait on SQLite's busy timeout).
+        with _opening_lock(self.path):
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
+            while True:
+                try:
+                    self._open(schema, pragmas)
+                    return
+                except StorageError as err:
+                    if hasattr(self, "_conn"):
+                        self._conn.close()
+                    if not err.busy or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+    def _open(self, schema: Sequence[str], pragmas: Sequence[str]) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -65,7 +101,7 @@ class Database:
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", *pragmas):
                 self._conn.execute(f"PRAGMA {pragma}")
         except (OSError, sqlite3.Error) as err:
-            raise StorageError(explain(err, self.path)) from None
+            raise StorageError(explain(err, self.path), busy=_locked(err)) from None
         with self.transaction() as conn:
             for statement in schema:
                 conn.execute(statement)
@@ -86,7 +122,7 @@ class Database:
             except sqlite3.Error as err:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
-                raise StorageError(explain(err, self.path)) from None
+                raise StorageError(explain(err, self.path), busy=_locked(err)) from None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only statement."""

@@ -9,6 +9,7 @@ finishes within its timeout), and the server must hold one copy of the model how
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -68,9 +69,11 @@ def test_three_sessions_evaluate_at_once_each_with_its_own_results(tmp_path: Pat
         for page, questions in zip(pages, files, strict=True):
             page.get_by_role("button", name="Everything (JSON)").wait_for(timeout=RUN_TIMEOUT_MS)
             wait_for_run(page, timeout_ms=RUN_TIMEOUT_MS)
-            text = page.locator("[data-testid='stMain']").inner_text()
-            assert questions.stem in text, "the session shows its own run"
-            assert not any(other.stem in text for other in files if other != questions)
+            alerts = page.locator("[data-testid='stAlertContainer']").all_inner_texts()
+            assert not any("Cannot" in a or "held too long" in a for a in alerts), alerts
+            header = page.get_by_text(re.compile(r"^Run of .* answers$")).first.inner_text()
+            assert questions.stem in header, f"the session shows its own run: {header}"
+            assert not any(other.stem in header for other in files if other != questions)
             assert "Traceback" not in page.content()
         mapped = _gguf_mappings(proc.pid)
     assert mapped and all(n == 1 for n in mapped.values()), f"one copy of each model: {mapped}"

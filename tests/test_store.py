@@ -289,3 +289,42 @@ def test_a_damaged_file_is_a_clear_error(tmp_path: Path) -> None:
 )
 def test_explain_maps_storage_errors_to_advice(error: BaseException, expected: str) -> None:
     assert expected in explain(error, Path("/data/experiments.sqlite3"))
+
+
+def test_many_sessions_opening_a_fresh_store_at_once_all_get_it(tmp_path: Path) -> None:
+    """Browser sessions of one app open the store of a fresh data folder at the same moment; the load test caught
+    one of three failing ("database is locked" while switching to WAL) and running without a store."""
+    import threading
+
+    settings = Settings(data_dir=tmp_path / "fresh")
+    barrier, errors, ids = threading.Barrier(8), [], []
+
+    def open_and_start() -> None:
+        barrier.wait()
+        try:
+            ids.append(_start(s.ExperimentStore(settings)))
+        except StorageError as err:
+            errors.append(str(err))
+
+    threads = [threading.Thread(target=open_and_start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(ids)) == 8
+
+
+def test_processes_opening_a_fresh_store_at_once_all_get_it(tmp_path: Path) -> None:
+    code = (
+        "import sys, time; from pathlib import Path; from playground.store import ExperimentStore; "
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); ExperimentStore(Path(sys.argv[1]))"
+    )
+    path, start = tmp_path / "fresh" / "experiments.sqlite3", __import__("time").time() + 3
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path), str(start)], cwd=ROOT, stderr=subprocess.PIPE
+        )
+        for _ in range(6)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs]
+    assert all(code == 0 for code, _ in outcomes), outcomes
