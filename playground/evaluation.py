@@ -494,10 +494,9 @@ def _answer_cost(model: str, row: QuestionResult, logged: dict[str, int]) -> flo
     used = (
         logged if any(logged.values()) else {"prompt": row.prompt_tokens, "completion": row.completion_tokens}
     )
-    try:
-        return pricing.cost_usd(model, used["prompt"], used["completion"])
-    except PlaygroundError:  # a malformed PLAYGROUND_PRICES: no cost rather than no row
-        return None
+    return pricing.cost_usd(
+        model, used["prompt"], used["completion"]
+    )  # prices were checked at the run's start
 
 
 @dataclass
