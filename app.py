@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.optimisation_map import map_points
+from playground.reporting.optimisation_map import map_points
 from ui import optimisation_map, state, widgets
 
 widgets.page_start(

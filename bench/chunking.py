@@ -9,12 +9,12 @@ makes a rerun cheap. Not part of the default suite (`python -m bench chunking` r
 from __future__ import annotations
 
 from bench.common import ROOT, Figure, report, scratch_data_dir, timed
-from playground.config import IndexConfig, VariantConfig
-from playground.evaluation import EvalRun, run_evaluation
-from playground.fake import FakeLLM
-from playground.loaders import load_folder
-from playground.questions import load_questions
-from playground.settings import Settings
+from playground.core.config import IndexConfig, VariantConfig
+from playground.core.settings import Settings
+from playground.evaluation.runner import EvalRun, run_evaluation
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import load_questions
+from playground.models.fake import FakeLLM
 
 SAMPLE = ROOT / "sample_corpus" / "fictional"
 DEFAULT = IndexConfig()

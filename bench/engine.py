@@ -6,15 +6,15 @@ import resource
 import statistics
 
 from bench.common import ROOT, Figure, report, scratch_data_dir, timed
-from playground.config import IndexConfig, VariantConfig
-from playground.embedders import get_embedder, packaged_minilm_path
-from playground.index import corpus_chunks, forget_loaded_indexes, get_or_build_index
-from playground.llms import get_llm
-from playground.loaders import load_folder
-from playground.local_models import model_path
-from playground.pipeline import build_pipeline
-from playground.questions import load_questions
-from playground.settings import Settings
+from playground.core.config import IndexConfig, VariantConfig
+from playground.core.settings import Settings
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import load_questions
+from playground.models.embedders import get_embedder, packaged_minilm_path
+from playground.models.llms import get_llm
+from playground.models.local_models import model_path
+from playground.rag.pipeline import build_pipeline
+from playground.retrieval.index import corpus_chunks, forget_loaded_indexes, get_or_build_index
 
 FICTIONAL = ROOT / "sample_corpus" / "fictional"
 MODEL = "local:qwen2.5-0.5b"

@@ -18,18 +18,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from playground.config import IndexConfig
-from playground.embedders import get_embedder
+from playground.core.config import IndexConfig
+from playground.core.settings import Settings
 from playground.finetune import chatfile, data, evaluate, registry
 from playground.finetune.embeddings import BASE_EMBEDDER, EmbedHyper, train_embedder
 from playground.finetune.lora import BASE_MODEL, LoraHyper, train_lora
 from playground.finetune.progress import Monitor
 from playground.finetune.split import Split, SplitOptions, split_items
-from playground.index import corpus_chunks
-from playground.llms import get_llm
-from playground.loaders import load_folder
-from playground.questions import load_questions
-from playground.settings import Settings
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import load_questions
+from playground.models.embedders import get_embedder
+from playground.models.llms import get_llm
+from playground.retrieval.index import corpus_chunks
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "finetune"

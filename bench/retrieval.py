@@ -9,9 +9,9 @@ import time
 import numpy as np
 
 from bench.common import Figure, report, scratch_data_dir
-from playground.documents import Chunk
-from playground.index import VectorIndex, chroma_client
-from playground.settings import Settings
+from playground.core.documents import Chunk
+from playground.core.settings import Settings
+from playground.retrieval.index import VectorIndex, chroma_client
 
 DIM = 384  # all-MiniLM-L6-v2
 QUERIES = 50

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bench.common import ROOT, Figure, report, scratch_data_dir, timed
-from playground.config import load_variant_set
-from playground.evaluation import RunOptions, run_evaluation
-from playground.loaders import load_folder
-from playground.questions import load_questions
-from playground.settings import Settings
-from playground.store import ExperimentStore
+from playground.core.config import load_variant_set
+from playground.core.settings import Settings
+from playground.evaluation.runner import RunOptions, run_evaluation
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import load_questions
+from playground.storage.store import ExperimentStore
 
 MODEL = "local:qwen2.5-0.5b"
 QUESTIONS = 15  # keeps the whole suite under 10 minutes on 2 cores

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from playground.chunking import chunk_stats, default_tokenizer
-from playground.documents import Chunk, Corpus
+from playground.core.documents import Chunk, Corpus
+from playground.ingest.chunking import chunk_stats, default_tokenizer
 from ui import choosers, editors, resources, state, widgets
 
 PREVIEW_LIMIT = 40

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.config import FewShotExample, VariantConfig
-from playground.documents import Corpus
+from playground.core.config import FewShotExample, VariantConfig
+from playground.core.documents import Corpus
 from ui import choosers, lab, resources, runner, state, views, widgets
 
 LAB = "prompt_lab"

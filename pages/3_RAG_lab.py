@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.config import VariantConfig
+from playground.core.config import VariantConfig
 from ui import choosers, lab, resources, state, widgets
 
 LAB = "rag_lab"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground import charts
-from playground.evaluation import EvalRun
+from playground.evaluation.runner import EvalRun
+from playground.reporting import charts
 from ui import choosers, resources, runner, state, views, widgets
 
 widgets.page_start(

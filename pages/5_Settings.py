@@ -6,10 +6,10 @@ import os
 
 import streamlit as st
 
-from playground import cache
-from playground.errors import UnknownModelError
-from playground.llms import loaded_local_models, split_compatible
-from playground.local_models import CATALOGUE, SETUP_COMMAND, model_path
+from playground.core.errors import UnknownModelError
+from playground.models.llms import loaded_local_models, split_compatible
+from playground.models.local_models import CATALOGUE, SETUP_COMMAND, model_path
+from playground.storage import cache
 from ui import resources, state, widgets
 
 LOCAL, OPENAI, COMPATIBLE, DEMO = "local", "openai", "openai-compatible", "fake"

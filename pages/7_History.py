@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground import diagnosis, export
-from playground.charts_journey import journey_chart
+from playground.evaluation import diagnosis
+from playground.reporting import export
+from playground.reporting.charts_journey import journey_chart
 from ui import history, resources, state, views, widgets
 
 widgets.page_start(

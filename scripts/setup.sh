@@ -55,7 +55,7 @@ if [ "$(cat "$STAMP_FILE" 2>/dev/null)" != "$(stamp_of)" ]; then
 fi
 
 step "Checking the local model files"
-"$VPY" -m playground.local_models
+"$VPY" -m playground.models.local_models
 
 step "Checking llama.cpp's LoRA converter (from the llama-cpp-python source)"
 "$VPY" -c "from playground.finetune.convert import ensure_converter; print('  ', ensure_converter())"

@@ -21,7 +21,7 @@ FAST_LOCAL_MODEL = "local:qwen2.5-0.5b"
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from playground.settings import Settings
+    from playground.core.settings import Settings
 
     monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

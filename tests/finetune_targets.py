@@ -6,9 +6,9 @@ import os
 import time
 from typing import Any
 
-from playground.errors import InputError
+from playground.core.errors import InputError
+from playground.core.settings import Settings
 from playground.finetune.progress import Monitor, run_steps
-from playground.settings import Settings
 
 
 def count(

@@ -14,12 +14,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from playground.documents import Corpus, FileError
-from playground.evaluation import EvalRun, QuestionResult, VariantResult
-from playground.index import forget_loaded_indexes
-from playground.loaders import load_folder
-from playground.questions import parse_questions
-from playground.settings import Settings
+from playground.core.documents import Corpus, FileError
+from playground.core.settings import Settings
+from playground.evaluation.runner import EvalRun, QuestionResult, VariantResult
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import parse_questions
+from playground.retrieval.index import forget_loaded_indexes
 from tests.conftest import FAST_LOCAL_MODEL, ROOT
 from ui import state
 
@@ -216,7 +216,7 @@ def test_a_missing_or_corrupt_local_model_file_names_the_setup_command(
     make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The app on a machine where set-up did not finish: the model file is missing, then damaged."""
-    from playground import llms
+    from playground.models import llms
 
     monkeypatch.setenv("PLAYGROUND_MODELS_DIR", str(tmp_path))
     monkeypatch.setattr(llms, "_LOCAL_MODELS", {})

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from playground import cache as c
-from playground.errors import ModelError
-from playground.fake import FakeLLM
-from playground.llms import Completion
-from playground.local_models import CATALOGUE
-from playground.settings import Settings
-from playground.sqlite_db import StorageError
+from playground.core.errors import ModelError
+from playground.core.settings import Settings
+from playground.models.fake import FakeLLM
+from playground.models.llms import Completion
+from playground.models.local_models import CATALOGUE
+from playground.storage import cache as c
+from playground.storage.sqlite_db import StorageError
 
 MESSAGES = [
     {"role": "system", "content": "Answer briefly."},
@@ -287,20 +287,20 @@ class _CountingRetriever:
         self.searches = 0
 
     def search(self, query, k, categories=None):
-        from playground.index import ScoredChunk
+        from playground.retrieval.index import ScoredChunk
 
         self.searches += 1
         return [ScoredChunk(c, 1.0 / rank, rank) for rank, c in enumerate(self.chunks[:k], start=1)]
 
 
 def _chunks() -> list:
-    from playground.documents import Chunk
+    from playground.core.documents import Chunk
 
     return [Chunk(f"c{i}", "d", f"text {i}", 0, 6, title="T") for i in range(3)]
 
 
 def test_searches_are_cached_by_index_retriever_query_and_depth(responses: c.ResponseCache) -> None:
-    from playground.retrievers import Query
+    from playground.retrieval.retrievers import Query
 
     chunks = _chunks()
     inner = _CountingRetriever(chunks)
@@ -318,7 +318,7 @@ def test_searches_are_cached_by_index_retriever_query_and_depth(responses: c.Res
 
 
 def test_a_cached_search_naming_unknown_chunks_is_searched_again(responses: c.ResponseCache) -> None:
-    from playground.retrievers import Query
+    from playground.retrieval.retrievers import Query
 
     chunks = _chunks()
     inner = _CountingRetriever(chunks)

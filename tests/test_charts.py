@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from playground import charts
-from playground.config import VariantConfig
-from playground.evaluation import EvalRun, QuestionResult, VariantResult
-from playground.optimisation_map import by_quadrant, map_points
+from playground.core.config import VariantConfig
+from playground.evaluation.runner import EvalRun, QuestionResult, VariantResult
+from playground.reporting import charts
+from playground.reporting.optimisation_map import by_quadrant, map_points
 
 
 def _row(qid: str, contains: float, hit: float | None = None, error: str | None = None) -> QuestionResult:

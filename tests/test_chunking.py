@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playground.chunking import (
+from playground.core.documents import Chunk, Document
+from playground.core.errors import InputError
+from playground.ingest.chunking import (
     CHUNKERS,
     MIN_CHUNK_SIZE,
     Tokenizer,
@@ -20,8 +22,6 @@ from playground.chunking import (
     default_tokenizer,
     minilm_tokenizer_path,
 )
-from playground.documents import Chunk, Document
-from playground.errors import InputError
 
 
 class WhitespaceTokenizer:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import (
+from playground.core.config import (
     IndexConfig,
     VariantConfig,
     dump_variant_set,
@@ -10,7 +10,7 @@ from playground.config import (
     load_variant_set_text,
     variant_from_dict,
 )
-from playground.errors import ConfigError
+from playground.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,11 +7,17 @@ from typing import Any
 import plotly.graph_objects as go
 import pytest
 
-from playground import diagnosis as d
-from playground import stats
-from playground.charts_journey import GAIN_COLOUR, NOISE_COLOUR, START_COLOUR, gain_label, journey_chart
-from playground.config import FewShotExample, VariantConfig
-from playground.evaluation import PRIMARY_METRIC, EvalRun, QuestionResult, VariantResult
+from playground.core.config import FewShotExample, VariantConfig
+from playground.evaluation import diagnosis as d
+from playground.evaluation import stats
+from playground.evaluation.runner import PRIMARY_METRIC, EvalRun, QuestionResult, VariantResult
+from playground.reporting.charts_journey import (
+    GAIN_COLOUR,
+    NOISE_COLOUR,
+    START_COLOUR,
+    gain_label,
+    journey_chart,
+)
 
 CHUNK = {
     "chunk_id": "c1",

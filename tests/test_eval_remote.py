@@ -5,11 +5,11 @@ import threading
 
 import pytest
 
-from playground.cli import main as cli_main
-from playground.config import VariantConfig
-from playground.evaluation import RunOptions, run_evaluation, sweep_concurrency
-from playground.questions import parse_questions
-from playground.store import ExperimentStore
+from playground.cli.main import main as cli_main
+from playground.core.config import VariantConfig
+from playground.evaluation.runner import RunOptions, run_evaluation, sweep_concurrency
+from playground.ingest.questions import parse_questions
+from playground.storage.store import ExperimentStore
 
 from .openai_stub import openai_stub
 from .test_eval_runs import _variants_file

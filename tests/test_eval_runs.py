@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from playground.cli import main as cli_main
-from playground.config import VariantConfig
-from playground.evaluation import RunOptions, run_evaluation
-from playground.fake import FakeLLM
-from playground.loaders import load_folder
-from playground.questions import parse_questions
-from playground.store import ExperimentStore
+from playground.cli.main import main as cli_main
+from playground.core.config import VariantConfig
+from playground.evaluation.runner import RunOptions, run_evaluation
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import parse_questions
+from playground.models.fake import FakeLLM
+from playground.storage.store import ExperimentStore
 
 from .test_pipeline import QUESTIONS
 
@@ -128,7 +128,7 @@ def test_variants_differing_only_in_the_prompt_search_once_per_question(corpus, 
 
 
 def test_cache_hits_per_variant_survive_the_store(corpus, settings):
-    from playground.run_data import store_run_to_dict
+    from playground.reporting.run_data import store_run_to_dict
 
     questions = parse_questions("q.jsonl", QUESTIONS)
     run_evaluation(VARIANTS, corpus, questions, settings)

@@ -14,17 +14,18 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from playground import cache, export
-from playground.bundle import NoCallLLM
-from playground.config import VariantConfig, load_variant_set_text
-from playground.documents import Corpus
-from playground.errors import InputError
-from playground.evaluation import RunOptions, run_evaluation
-from playground.fake import FakeLLM
-from playground.loaders import load_folder
-from playground.questions import QuestionSet, parse_questions
-from playground.settings import Settings
-from playground.store import ExperimentStore
+from playground.core.config import VariantConfig, load_variant_set_text
+from playground.core.documents import Corpus
+from playground.core.errors import InputError
+from playground.core.settings import Settings
+from playground.evaluation.runner import RunOptions, run_evaluation
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import QuestionSet, parse_questions
+from playground.models.fake import FakeLLM
+from playground.reporting import export
+from playground.reporting.bundle import NoCallLLM
+from playground.storage import cache
+from playground.storage.store import ExperimentStore
 from tests.test_app_pages import QUESTIONS
 
 PAYLOAD = "<script>alert(1)</script>"

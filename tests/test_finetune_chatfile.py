@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from playground.errors import InputError, StoppedError
+from playground.core.errors import InputError, StoppedError
+from playground.core.settings import Settings
 from playground.finetune import chatfile, registry
 from playground.finetune.data import TrainingItem
 from playground.finetune.progress import DivergedError, Monitor, run_steps
-from playground.prompts import DEFAULT_SYSTEM
-from playground.settings import Settings
+from playground.rag.prompts import DEFAULT_SYSTEM
 
 ITEMS = [
     TrainingItem(f"q{i}", f"What is fact number {i}?", f"answer {i}", f"passage {i}", f"c{i}", "d")

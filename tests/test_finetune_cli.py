@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from playground.cli import main
-from playground.finetune.cli import beir_pairs, corpus_pairs
+from playground.cli.finetune import beir_pairs, corpus_pairs
+from playground.cli.main import main
 from tests.conftest import FICTIONAL_QUESTIONS
 
 DOCS = {

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from playground.chunking import chunk_corpus
-from playground.documents import Chunk
-from playground.errors import InputError, StoppedError
-from playground.fake import FakeLLM
+from playground.core.documents import Chunk
+from playground.core.errors import InputError, StoppedError
 from playground.finetune import data
 from playground.finetune.data import TrainingItem
 from playground.finetune.split import SplitOptions, split_items
-from playground.loaders import load_folder
-from playground.questions import Evidence, Question, QuestionSet
+from playground.ingest.chunking import chunk_corpus
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import Evidence, Question, QuestionSet
+from playground.models.fake import FakeLLM
 
 PASSAGE = (
     "The Sproutvault S3 has three shelves and a 40 litre tank. Its lamp uses 36 watts. "

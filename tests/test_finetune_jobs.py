@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from playground.errors import InputError
+from playground.core.errors import InputError
+from playground.core.settings import Settings
 from playground.finetune import jobs
-from playground.settings import Settings
 
 COUNT = "tests.finetune_targets:count"
 

@@ -14,19 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from playground import llms
-from playground.cache import model_identity
-from playground.chunking import chunk_corpus
-from playground.config import IndexConfig
-from playground.embedders import get_embedder
-from playground.errors import ModelError, StoppedError, UnknownModelError
+from playground.core.config import IndexConfig
+from playground.core.errors import ModelError, StoppedError, UnknownModelError
+from playground.core.settings import Settings, default_data_dir
 from playground.finetune import data, evaluate, registry
 from playground.finetune.embeddings import BASE_EMBEDDER, EmbedHyper, train_embedder
 from playground.finetune.progress import Monitor
-from playground.loaders import load_folder
-from playground.local_models import CATALOGUE, model_path
-from playground.questions import load_questions
-from playground.settings import Settings, default_data_dir
+from playground.ingest.chunking import chunk_corpus
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import load_questions
+from playground.models import llms
+from playground.models.embedders import get_embedder
+from playground.models.local_models import CATALOGUE, model_path
+from playground.storage.cache import model_identity
 from tests.conftest import FAST_LOCAL_MODEL, FICTIONAL_DOCS, FICTIONAL_QUESTIONS
 
 

@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import openai
 import pytest
 
-from playground.errors import MissingApiKeyError, ModelError, StoppedError
+from playground.core.errors import MissingApiKeyError, ModelError, StoppedError
+from playground.core.settings import Settings
 from playground.finetune import chatfile, jobs, openai_ft
 from playground.finetune.data import TrainingItem
 from playground.finetune.openai_ft import LossPoint, OpenAIHyper
 from playground.finetune.progress import Monitor
-from playground.settings import Settings
 from tests.openai_ft_stub import openai_ft_stub
 
 TRAIN = chatfile.to_chat_jsonl(

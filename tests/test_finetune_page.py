@@ -11,11 +11,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from playground.core.settings import Settings
 from playground.finetune import jobs, registry
-from playground.index import forget_loaded_indexes
-from playground.loaders import load_folder
-from playground.questions import load_questions
-from playground.settings import Settings
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import load_questions
+from playground.retrieval.index import forget_loaded_indexes
 from tests.conftest import FICTIONAL_QUESTIONS, ROOT
 from ui import state
 

@@ -9,12 +9,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from playground import export
-from playground.evaluation import RunOptions, run_evaluation
-from playground.index import forget_loaded_indexes
-from playground.questions import parse_questions
-from playground.settings import Settings
-from playground.store import ExperimentStore
+from playground.core.settings import Settings
+from playground.evaluation.runner import RunOptions, run_evaluation
+from playground.ingest.questions import parse_questions
+from playground.reporting import export
+from playground.retrieval.index import forget_loaded_indexes
+from playground.storage.store import ExperimentStore
 from tests.conftest import ROOT
 from tests.test_app_pages import texts
 from tests.test_export import PROMPT_VARIANTS, QUESTIONS_BYTES, _fake

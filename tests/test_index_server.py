@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from playground.config import IndexConfig, VariantConfig
-from playground.embedders import get_embedder
-from playground.errors import PlaygroundError
-from playground.fake import FakeLLM
-from playground.index import forget_loaded_indexes, get_or_build_index
-from playground.loaders import load_folder
-from playground.pipeline import build_pipeline
+from playground.core.config import IndexConfig, VariantConfig
+from playground.core.errors import PlaygroundError
+from playground.ingest.loaders import load_folder
+from playground.models.embedders import get_embedder
+from playground.models.fake import FakeLLM
+from playground.rag.pipeline import build_pipeline
+from playground.retrieval.index import forget_loaded_indexes, get_or_build_index
 
 from .streamlit_server import free_port
 

@@ -2,11 +2,11 @@ import dataclasses
 
 import pytest
 
-from playground.embedders import get_embedder
-from playground.errors import ConfigError, MissingApiKeyError, ModelError, UnknownModelError
-from playground.fake import FakeLLM
-from playground.llms import get_llm
-from playground.settings import Settings
+from playground.core.errors import ConfigError, MissingApiKeyError, ModelError, UnknownModelError
+from playground.core.settings import Settings
+from playground.models.embedders import get_embedder
+from playground.models.fake import FakeLLM
+from playground.models.llms import get_llm
 
 from .openai_stub import openai_stub
 
@@ -128,7 +128,7 @@ def test_unreachable_server(settings):
 
 
 def test_missing_local_model_file_names_the_setup_command(tmp_path, monkeypatch):
-    from playground import llms
+    from playground.models import llms
 
     monkeypatch.setenv("PLAYGROUND_MODELS_DIR", str(tmp_path))
     monkeypatch.setattr(llms, "_LOCAL_MODELS", {})
@@ -137,7 +137,7 @@ def test_missing_local_model_file_names_the_setup_command(tmp_path, monkeypatch)
 
 
 def test_corrupt_local_model_file(tmp_path):
-    from playground.llms import LlamaCppLLM
+    from playground.models.llms import LlamaCppLLM
 
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 100)

@@ -14,9 +14,9 @@ from fpdf import FPDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground.documents import FileError
-from playground.errors import InputError
-from playground.loaders import (
+from playground.core.documents import FileError
+from playground.core.errors import InputError
+from playground.ingest.loaders import (
     DEFAULT_MAX_BYTES,
     SUPPORTED_SUFFIXES,
     load_bytes,

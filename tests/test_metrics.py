@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ranx import Qrels, Run, evaluate
 
-from playground.metrics import (
+from playground.evaluation.metrics import (
     average_precision,
     bootstrap_ci,
     contains_gold,

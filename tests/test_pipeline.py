@@ -4,15 +4,15 @@ import json
 
 import pytest
 
-from playground.cli import main as cli_main
-from playground.config import IndexConfig, VariantConfig
-from playground.embedders import get_embedder
-from playground.evaluation import run_evaluation
-from playground.fake import FakeLLM
-from playground.index import get_or_build_index, index_key
-from playground.loaders import load_folder
-from playground.pipeline import build_pipeline
-from playground.questions import parse_questions
+from playground.cli.main import main as cli_main
+from playground.core.config import IndexConfig, VariantConfig
+from playground.evaluation.runner import run_evaluation
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import parse_questions
+from playground.models.embedders import get_embedder
+from playground.models.fake import FakeLLM
+from playground.rag.pipeline import build_pipeline
+from playground.retrieval.index import get_or_build_index, index_key
 
 from .conftest import FAST_LOCAL_MODEL
 
@@ -42,7 +42,7 @@ def test_index_is_reused_for_equal_settings_and_separate_for_different_ones(corp
 
 
 def test_index_survives_a_restart_without_re_embedding(corpus, settings):
-    from playground import index as index_module
+    from playground.retrieval import index as index_module
 
     embedder = get_embedder("local:all-minilm-l6-v2", settings)
     built = get_or_build_index(corpus, IndexConfig(), embedder, settings)
@@ -96,7 +96,7 @@ def test_a_failing_question_is_recorded_and_the_sweep_goes_on(corpus, settings):
     class Flaky(FakeLLM):
         def chat(self, messages, **kw):
             if "colour" in messages[-1]["content"]:
-                from playground.errors import ModelError
+                from playground.core.errors import ModelError
 
                 raise ModelError("model crashed")
             return super().chat(messages, **kw)
@@ -124,7 +124,7 @@ def test_stop_keeps_finished_rows(corpus, settings):
 
 
 def test_empty_question_is_a_clear_error(corpus, settings):
-    from playground.errors import InputError
+    from playground.core.errors import InputError
 
     pipe = build_pipeline(VariantConfig(), corpus, settings, llm=FakeLLM())
     with pytest.raises(InputError, match="empty"):

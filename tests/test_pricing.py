@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from playground import pricing
-from playground.config import VariantConfig
-from playground.errors import ConfigError
-from playground.evaluation import RunOptions, run_evaluation
-from playground.questions import parse_questions
-from playground.store import ExperimentStore
+from playground.core.config import VariantConfig
+from playground.core.errors import ConfigError
+from playground.evaluation.runner import RunOptions, run_evaluation
+from playground.ingest.questions import parse_questions
+from playground.models import pricing
+from playground.storage.store import ExperimentStore
 
 from .openai_stub import openai_stub
 from .test_pipeline import QUESTIONS
@@ -39,7 +39,7 @@ def test_prices_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_run_records_the_cost_of_every_call_behind_each_answer(
     settings, small_corpus_dir, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from playground.loaders import load_folder
+    from playground.ingest.loaders import load_folder
 
     monkeypatch.setenv(pricing.PRICES_ENV, '{"tiny": [1000000, 2000000]}')  # $1 per prompt token: easy sums
     questions = parse_questions("q.jsonl", QUESTIONS).subset(2)

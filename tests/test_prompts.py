@@ -1,8 +1,8 @@
 import pytest
 
-from playground.config import FewShotExample, VariantConfig
-from playground.errors import ConfigError
-from playground.prompts import NOT_FOUND, build_prompt, extract_answer, render_template, template_fields
+from playground.core.config import FewShotExample, VariantConfig
+from playground.core.errors import ConfigError
+from playground.rag.prompts import NOT_FOUND, build_prompt, extract_answer, render_template, template_fields
 
 
 def test_render_known_variables():

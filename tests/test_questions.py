@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from playground.documents import Chunk, Corpus, Document
-from playground.errors import InputError
-from playground.questions import Evidence, EvidenceLocator, holds, load_questions, parse_questions
+from playground.core.documents import Chunk, Corpus, Document
+from playground.core.errors import InputError
+from playground.ingest.questions import Evidence, EvidenceLocator, holds, load_questions, parse_questions
 
 from .conftest import FICTIONAL_DOCS, FICTIONAL_QUESTIONS
 
@@ -56,7 +56,7 @@ def test_locator_ignores_whitespace_and_maps_back_to_offsets():
 
 
 def test_sample_evidence_is_found_in_the_sample_corpus():
-    from playground.loaders import load_folder
+    from playground.ingest.loaders import load_folder
 
     corpus = load_folder(FICTIONAL_DOCS)
     questions = load_questions(FICTIONAL_QUESTIONS)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from playground import export
-from playground.questions import parse_questions
-from playground.settings import Settings
+from playground.core.settings import Settings
+from playground.ingest.questions import parse_questions
+from playground.reporting import export
 from tests.streamlit_server import CHROMIUM, chromium
 from tests.test_export import PAYLOAD, PROMPT_VARIANTS, QUESTIONS_BYTES, _plant, _run
 

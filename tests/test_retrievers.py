@@ -6,19 +6,19 @@ import math
 import numpy as np
 import pytest
 
-from playground import porter
-from playground.beir import ExactIndex, load_beir, score_run
-from playground.bm25 import BM25Ranker, s_stem, tokenize
-from playground.cli import main as cli_main
-from playground.config import IndexConfig
-from playground.documents import Chunk
-from playground.embedders import get_embedder
-from playground.errors import InputError
-from playground.fake import FakeLLM
-from playground.index import ScoredChunk, get_or_build_index
-from playground.loaders import load_folder
-from playground.retrieval_bench import BenchOptions, run_retrieval_bench
-from playground.retrievers import (
+from playground.cli.main import main as cli_main
+from playground.core.config import IndexConfig
+from playground.core.documents import Chunk
+from playground.core.errors import InputError
+from playground.evaluation.beir import ExactIndex, load_beir, score_run
+from playground.evaluation.retrieval_bench import BenchOptions, run_retrieval_bench
+from playground.ingest.loaders import load_folder
+from playground.models.embedders import get_embedder
+from playground.models.fake import FakeLLM
+from playground.retrieval import porter
+from playground.retrieval.bm25 import BM25Ranker, s_stem, tokenize
+from playground.retrieval.index import ScoredChunk, get_or_build_index
+from playground.retrieval.retrievers import (
     BM25Retriever,
     DenseRetriever,
     HybridRetriever,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from playground import stats
+from playground.evaluation import stats
 
 # 30 questions, 0/1 outcomes: B fixes 9 questions A got wrong and breaks 1.
 A_BIN = [1, 0, 1, 1, 0, 0, 1, 0, 1, 0] * 3
@@ -156,7 +156,7 @@ def test_compare_non_unit_metric_uses_raw_units() -> None:
 
 
 def test_metric_cis_match_metrics_bootstrap_ci() -> None:
-    from playground.metrics import bootstrap_ci
+    from playground.evaluation.metrics import bootstrap_ci
 
     rows = _rows([1, 0, 1, 1, None])
     cis = stats.metric_cis(rows, ["contains", "token_f1"])

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from playground import __version__
-from playground import store as s
-from playground.config import VariantConfig
-from playground.errors import InputError, PlaygroundError
-from playground.evaluation import QuestionResult
-from playground.settings import Settings
-from playground.sqlite_db import StorageError, explain
+from playground.core.config import VariantConfig
+from playground.core.errors import InputError, PlaygroundError
+from playground.core.settings import Settings
+from playground.evaluation.runner import QuestionResult
+from playground.storage import store as s
+from playground.storage.sqlite_db import StorageError, explain
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = [VariantConfig(name="prompt only"), VariantConfig(name="rag", use_retrieval=True, top_k=3)]
@@ -133,7 +133,7 @@ def test_mark_interrupted_leaves_live_runs_alone(settings: Settings) -> None:
 WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from playground.store import ExperimentStore
+    from playground.storage.store import ExperimentStore
 
     store = ExperimentStore(Path(sys.argv[1]))
     run_id = store.start_run(corpus="c", corpus_hash="h", questions="q", question_set_hash="qh",
@@ -224,10 +224,10 @@ def _read_only_mounts() -> bool:
 READ_ONLY_CHECK = """
 import sys
 from pathlib import Path
-from playground.cache import ResponseCache
-from playground.settings import Settings
-from playground.sqlite_db import StorageError
-from playground.store import ExperimentStore
+from playground.storage.cache import ResponseCache
+from playground.core.settings import Settings
+from playground.storage.sqlite_db import StorageError
+from playground.storage.store import ExperimentStore
 
 settings = Settings(data_dir=Path(sys.argv[1]))
 for open_it in (ExperimentStore, ResponseCache):
@@ -251,7 +251,7 @@ def test_a_read_only_file_system_is_a_clear_error_for_the_library_and_the_cli(tm
     )
     mount = f"mount -t tmpfs -o ro none {data}"
     library = f"{sys.executable} -c '{READ_ONLY_CHECK}' {data}"
-    cli = f"PLAYGROUND_DATA_DIR={data} {sys.executable} -m playground.cli eval --variants {variants}"
+    cli = f"PLAYGROUND_DATA_DIR={data} {sys.executable} -m playground.cli.main eval --variants {variants}"
     script = f"{mount} && {library} && {{ {cli}; echo exit=$?; }}"
     done = subprocess.run(
         ["unshare", "-rm", "sh", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
@@ -316,7 +316,7 @@ def test_many_sessions_opening_a_fresh_store_at_once_all_get_it(tmp_path: Path) 
 
 def test_processes_opening_a_fresh_store_at_once_all_get_it(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from playground.store import ExperimentStore; "
+        "import sys, time; from pathlib import Path; from playground.storage.store import ExperimentStore; "
         "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); ExperimentStore(Path(sys.argv[1]))"
     )
     path, start = tmp_path / "fresh" / "experiments.sqlite3", __import__("time").time() + 3

@@ -10,22 +10,22 @@ import shutil
 import numpy as np
 import pytest
 
-from playground.config import VariantConfig, dump_variant_set, load_variant_set_text, variant_from_dict
-from playground.documents import Chunk
-from playground.errors import ConfigError, InputError
-from playground.evaluation import run_evaluation
-from playground.fake import FakeLLM
-from playground.index import ScoredChunk
-from playground.loaders import load_folder
-from playground.pipeline import build_pipeline
-from playground.questions import parse_questions
-from playground.settings import Settings
-from playground.strategies import classify_question, expand_query, fact_check, hyde_query, llm_rerank
-from playground.strategies.classify import interpret
-from playground.strategies.expansion import parse_rewrites
-from playground.strategies.fact_check import parse_verdict
-from playground.strategies.hyde import unusable_reason
-from playground.strategies.rerank import parse_yes_no
+from playground.core.config import VariantConfig, dump_variant_set, load_variant_set_text, variant_from_dict
+from playground.core.documents import Chunk
+from playground.core.errors import ConfigError, InputError
+from playground.core.settings import Settings
+from playground.evaluation.runner import run_evaluation
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import parse_questions
+from playground.models.fake import FakeLLM
+from playground.rag.pipeline import build_pipeline
+from playground.rag.strategies import classify_question, expand_query, fact_check, hyde_query, llm_rerank
+from playground.rag.strategies.classify import interpret
+from playground.rag.strategies.expansion import parse_rewrites
+from playground.rag.strategies.fact_check import parse_verdict
+from playground.rag.strategies.hyde import unusable_reason
+from playground.rag.strategies.rerank import parse_yes_no
+from playground.retrieval.index import ScoredChunk
 
 from .conftest import FAST_LOCAL_MODEL, FICTIONAL_DOCS
 

@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground.config import VariantConfig, dump_variant_set, load_variant_set, load_variant_set_text
-from playground.loaders import SUPPORTED_SUFFIXES, ZIP_SUFFIX, load_uploads
-from playground.questions import Question, QuestionSet, parse_questions
+from playground.core.config import VariantConfig, dump_variant_set, load_variant_set, load_variant_set_text
+from playground.ingest.loaders import SUPPORTED_SUFFIXES, ZIP_SUFFIX, load_uploads
+from playground.ingest.questions import Question, QuestionSet, parse_questions
 from ui import resources, state, widgets
 
 SESSION, LADDER, UPLOAD, CURRENT = "session", "ladder", "upload", "current"

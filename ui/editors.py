@@ -11,10 +11,10 @@ from typing import Any, Literal
 import streamlit as st
 from pydantic import ValidationError
 
-from playground.chunking import CHUNKERS
-from playground.config import FewShotExample, IndexConfig, VariantConfig
-from playground.errors import ConfigError
-from playground.prompts import DEFAULT_RAG_TEMPLATE, DEFAULT_SYSTEM, DEFAULT_TEMPLATE, render_template
+from playground.core.config import FewShotExample, IndexConfig, VariantConfig
+from playground.core.errors import ConfigError
+from playground.ingest.chunking import CHUNKERS
+from playground.rag.prompts import DEFAULT_RAG_TEMPLATE, DEFAULT_SYSTEM, DEFAULT_TEMPLATE, render_template
 from ui.widgets import model_choices, model_label
 
 CHUNKER_LABELS = {

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground.documents import Chunk, Corpus
+from playground.core.documents import Chunk, Corpus
 from playground.finetune import chatfile, data
 from playground.finetune.data import BuildReport, TrainingItem
 from playground.finetune.split import GroupBy, Split, SplitOptions, split_items

@@ -8,12 +8,12 @@ from typing import Any
 
 import streamlit as st
 
-from playground.charts import accuracy_chart
-from playground.documents import Corpus
+from playground.core.documents import Corpus
 from playground.finetune import data, evaluate, registry
 from playground.finetune.charts import before_after_chart
 from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.split import Split
+from playground.reporting.charts import accuracy_chart
 from ui import resources, state, views
 
 

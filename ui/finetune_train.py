@@ -10,14 +10,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground.errors import InputError
+from playground.core.errors import InputError
+from playground.core.settings import Settings
 from playground.finetune import chatfile, data, jobs, registry
 from playground.finetune.charts import loss_chart
 from playground.finetune.embeddings import BASE_EMBEDDER, EmbedHyper
 from playground.finetune.lora import BASE_MODEL, LoraHyper
 from playground.finetune.openai_ft import DEFAULT_BASE, OpenAIHyper, client_for
 from playground.finetune.split import Split
-from playground.settings import Settings
 from ui import resources, state
 
 TARGETS = {

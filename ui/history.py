@@ -12,9 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground import diagnosis, export, stats
-from playground.settings import Settings
-from playground.store import ExperimentStore
+from playground.core.settings import Settings
+from playground.evaluation import diagnosis, stats
+from playground.reporting import export
+from playground.storage.store import ExperimentStore
 from ui import resources, state, views, widgets
 
 STATUS_HELP = {

@@ -17,9 +17,9 @@ from typing import Literal
 
 import streamlit as st
 
-from playground.config import VariantConfig
-from playground.documents import Corpus
-from playground.questions import Question
+from playground.core.config import VariantConfig
+from playground.core.documents import Corpus
+from playground.ingest.questions import Question
 from ui import editors, runner, state, views, widgets
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from playground.optimisation_map import QUADRANTS, MapPoint, by_quadrant
+from playground.reporting.optimisation_map import QUADRANTS, MapPoint, by_quadrant
 from ui import widgets
 
 

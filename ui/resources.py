@@ -21,22 +21,22 @@ from typing import ParamSpec, TypeVar
 
 import streamlit as st
 
-from playground.config import IndexConfig, VariantConfig
-from playground.documents import Chunk, Corpus
-from playground.embedders import Embedder, get_embedder
-from playground.errors import PlaygroundError
-from playground.index import (
+from playground.core.config import IndexConfig, VariantConfig
+from playground.core.documents import Chunk, Corpus
+from playground.core.errors import PlaygroundError
+from playground.core.settings import Settings
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import QuestionSet, load_questions
+from playground.models.embedders import Embedder, get_embedder
+from playground.models.llms import LLM, get_llm, unload_local_models
+from playground.rag.pipeline import Pipeline, build_pipeline
+from playground.retrieval.index import (
     Progress,
     VectorIndex,
     corpus_chunks,
     forget_loaded_indexes,
     get_or_build_index,
 )
-from playground.llms import LLM, get_llm, unload_local_models
-from playground.loaders import load_folder
-from playground.pipeline import Pipeline, build_pipeline
-from playground.questions import QuestionSet, load_questions
-from playground.settings import Settings
 from ui import state
 
 P = ParamSpec("P")

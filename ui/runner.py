@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from playground.config import VariantConfig
-from playground.documents import Corpus
-from playground.evaluation import EvalRun, QuestionResult, RunOptions, VariantResult, run_evaluation
-from playground.llms import LLM
-from playground.pipeline import PipelineResult
-from playground.questions import QuestionSet
-from playground.store import ExperimentStore
+from playground.core.config import VariantConfig
+from playground.core.documents import Corpus
+from playground.evaluation.runner import EvalRun, QuestionResult, RunOptions, VariantResult, run_evaluation
+from playground.ingest.questions import QuestionSet
+from playground.models.llms import LLM
+from playground.rag.pipeline import PipelineResult
+from playground.storage.store import ExperimentStore
 from ui import resources, state
 
 Refresh = Callable[[EvalRun, int, int], None]

@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from playground.config import DEFAULT_LOCAL_MODEL, IndexConfig, VariantConfig
-from playground.documents import Corpus
-from playground.evaluation import EvalRun
-from playground.questions import QuestionSet
-from playground.settings import Settings
+from playground.core.config import DEFAULT_LOCAL_MODEL, IndexConfig, VariantConfig
+from playground.core.documents import Corpus
+from playground.core.settings import Settings
+from playground.evaluation.runner import EvalRun
+from playground.ingest.questions import QuestionSet
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_corpus"

@@ -13,13 +13,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from playground import charts, export
-from playground.documents import Corpus
-from playground.evaluation import EvalRun, QuestionResult
-from playground.metrics import contains_gold
-from playground.pipeline import PipelineResult
-from playground.questions import EvidenceLocator, Question, Span, holds
-from playground.run_data import SUMMARY_LABELS
+from playground.core.documents import Corpus
+from playground.evaluation.metrics import contains_gold
+from playground.evaluation.runner import EvalRun, QuestionResult
+from playground.ingest.questions import EvidenceLocator, Question, Span, holds
+from playground.rag.pipeline import PipelineResult
+from playground.reporting import charts, export
+from playground.reporting.run_data import SUMMARY_LABELS
 from ui import widgets
 
 SUMMARY_COLUMNS = SUMMARY_LABELS  # the same readable names as the exported tables

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from playground.config import VariantConfig
+from playground.core.config import VariantConfig
 from playground.finetune.registry import list_models
-from playground.llms import known_models, split_lora
-from playground.local_models import CATALOGUE, model_path
+from playground.models.llms import known_models, split_lora
+from playground.models.local_models import CATALOGUE, model_path
 from ui import resources, state
 
 

@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground.config import VariantConfig
+from playground.core.config import VariantConfig
 from playground.finetune.data import TrainingItem
-from playground.local_models import model_path
-from playground.prompts import build_prompt
+from playground.models.local_models import model_path
+from playground.rag.prompts import build_prompt
 
 MIN_EXAMPLES = 10  # OpenAI refuses a training file with fewer examples
 RECOMMENDED_EXAMPLES = 50

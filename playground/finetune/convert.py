@@ -13,8 +13,8 @@ import sys
 import tarfile
 from pathlib import Path
 
-from playground.errors import ModelError
-from playground.local_models import PROJECT_ROOT
+from playground.core.errors import ModelError
+from playground.core.paths import PROJECT_ROOT
 
 LLAMA_CPP_PYTHON = "0.3.36"
 SDIST = f"llama_cpp_python-{LLAMA_CPP_PYTHON}.tar.gz"

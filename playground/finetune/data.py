@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.documents import Chunk, Corpus
-from playground.errors import InputError, StoppedError
-from playground.llms import LLM
-from playground.metrics import normalize_answer
-from playground.prompts import NOT_FOUND
-from playground.questions import Evidence, EvidenceLocator, Question, QuestionSet, holds
+from playground.core.documents import Chunk, Corpus
+from playground.core.errors import InputError, StoppedError
+from playground.evaluation.metrics import normalize_answer
+from playground.ingest.questions import Evidence, EvidenceLocator, Question, QuestionSet, holds
+from playground.models.llms import LLM
+from playground.rag.prompts import NOT_FOUND
 
 MIN_QUESTION_WORDS = 4
 MAX_ANSWER_WORDS = 25

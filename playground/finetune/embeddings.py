@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from playground.embedders import packaged_minilm_path
-from playground.errors import InputError, ModelError
+from playground.core.errors import InputError, ModelError
+from playground.core.settings import Settings
 from playground.finetune import registry
 from playground.finetune.progress import Monitor
-from playground.settings import Settings
+from playground.models.embedders import packaged_minilm_path
 
 BASE_EMBEDDER = "local:all-minilm-l6-v2"
 MIN_PAIRS = 4

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playground import metrics as m
-from playground.config import IndexConfig, VariantConfig
-from playground.documents import Corpus
-from playground.embedders import Embedder, SentenceTransformerEmbedder, get_embedder
-from playground.evaluation import EvalRun, retrieval_metrics, run_evaluation
+from playground.core.config import IndexConfig, VariantConfig
+from playground.core.documents import Corpus
+from playground.core.settings import Settings
+from playground.evaluation import metrics as m
+from playground.evaluation.runner import EvalRun, retrieval_metrics, run_evaluation
 from playground.finetune import registry
 from playground.finetune.data import TrainingItem, as_question_set
-from playground.index import get_or_build_index
-from playground.questions import Evidence, EvidenceLocator
-from playground.settings import Settings
+from playground.ingest.questions import Evidence, EvidenceLocator
+from playground.models.embedders import Embedder, SentenceTransformerEmbedder, get_embedder
+from playground.retrieval.index import get_or_build_index
 
 _FRESH: dict[str, SentenceTransformerEmbedder] = {}
 

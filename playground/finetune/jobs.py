@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.errors import InputError
-from playground.local_models import PROJECT_ROOT
-from playground.settings import Settings
+from playground.core.errors import InputError
+from playground.core.paths import PROJECT_ROOT
+from playground.core.settings import Settings
 
 STATUSES = ("queued", "running", "succeeded", "failed", "stopped", "diverged")
 FINAL = frozenset({"succeeded", "failed", "stopped", "diverged"})

@@ -19,15 +19,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from playground.config import VariantConfig
-from playground.errors import InputError, ModelError
+from playground.core.config import VariantConfig
+from playground.core.errors import InputError, ModelError
+from playground.core.settings import Settings
 from playground.finetune import registry
 from playground.finetune.chatfile import chat_example
 from playground.finetune.convert import convert_adapter
 from playground.finetune.data import TrainingItem, load_items
 from playground.finetune.progress import Monitor, run_steps
-from playground.local_models import CATALOGUE, SETUP_COMMAND, model_path
-from playground.settings import Settings
+from playground.models.local_models import CATALOGUE, SETUP_COMMAND, model_path
 
 BASE_MODEL = "local:qwen2.5-0.5b"
 MIN_ITEMS = 2

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playground.errors import InputError, MissingApiKeyError, ModelError, StoppedError
+from playground.core.errors import InputError, MissingApiKeyError, ModelError, StoppedError
+from playground.core.settings import Settings
 from playground.finetune import registry
 from playground.finetune.progress import Monitor
-from playground.settings import Settings
 
 DEFAULT_BASE = "gpt-4o-mini-2024-07-18"
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -58,7 +58,7 @@ def client_for(settings: Settings) -> Any:
             "OpenAI fine-tuning needs an API key (OPENAI_API_KEY, or type it on the Settings "
             "page) or an OpenAI-compatible base URL. Local fine-tuning needs neither."
         )
-    from playground.llms import _openai_client
+    from playground.models.llms import _openai_client
 
     return _openai_client(settings.openai_api_key or "not-needed", settings.openai_base_url, 120.0, 2)
 

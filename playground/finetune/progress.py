@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from playground.errors import PlaygroundError, StoppedError
+from playground.core.errors import PlaygroundError, StoppedError
 
 LossCallback = Callable[[int, float, int], None]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playground.errors import InputError
-from playground.settings import Settings
+from playground.core.errors import InputError
+from playground.core.settings import Settings
 
 META_FILE = "finetune.json"
 ADAPTER_FILE = "adapter.gguf"

@@ -18,10 +18,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from playground.errors import PlaygroundError, StoppedError
+from playground.core.errors import PlaygroundError, StoppedError
+from playground.core.settings import Settings
 from playground.finetune.jobs import JobStatus, write_json
 from playground.finetune.progress import DivergedError, Monitor
-from playground.settings import Settings
 
 
 class JobReporter:

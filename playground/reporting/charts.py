@@ -1,0 +1,234 @@
+"""Plotly figures for evaluation results and the optimisation map. Pure functions: no Streamlit in here.
+
+Every builder takes plain data (an EvalRun, its `summary_rows()`, or map points) and returns a `go.Figure`,
+so the same charts serve the app, a notebook and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from playground.evaluation.runner import EvalRun, QuestionResult
+
+OUTCOMES = ("correct", "wrong", "no evidence retrieved", "error")
+OUTCOME_COLOURS = {
+    "correct": "#2e9d5b",
+    "wrong": "#e0803a",
+    "no evidence retrieved": "#8a94a6",
+    "error": "#c0392b",
+}
+RETRIEVAL_LABELS = {
+    "hit@k": "Evidence found (hit@k)",
+    "recall@k": "Evidence recall@k",
+    "mrr": "MRR (how high it ranks)",
+    "ndcg@k": "nDCG@k",
+    "context_precision": "Context precision",
+    "context_recall": "Context recall",
+}
+RETRIEVAL_COLOUR = "#2f6fdf"
+PROMPT_COLOUR = "#9aa5b8"
+_LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        font={"size": 14, "color": "#6b7280"},
+    )
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=260, **_LAYOUT)
+    return fig
+
+
+def _or(value: float | None, default: float) -> float:
+    """`value` unless it is missing; 0.0 is a value (a plain `or` would drop it)."""
+    return default if value is None else value
+
+
+def _colour(row: dict[str, Any]) -> str:
+    return RETRIEVAL_COLOUR if row.get("retrieval") else PROMPT_COLOUR
+
+
+def accuracy_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
+    """Share of answers containing a gold answer, per variant; the bootstrap 95% interval as error bars."""
+    title = "Accuracy: answers that contain the gold answer"
+    scored = [r for r in rows if r.get("contains") is not None]
+    if not scored:
+        return _empty(title, "No scored answers yet.")
+    values = [r["contains"] for r in scored]
+    highs = [max(_or(r.get("contains_ci_high"), v) - v, 0.0) for r, v in zip(scored, values, strict=True)]
+    lows = [max(v - _or(r.get("contains_ci_low"), v), 0.0) for r, v in zip(scored, values, strict=True)]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["variant"] for r in scored],
+            y=values,
+            marker_color=[_colour(r) for r in scored],
+            text=[f"{v:.0%}" for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            error_y={"type": "data", "array": highs, "arrayminus": lows, "visible": True, "color": "#374151"},
+            customdata=[[int(r.get("n") or 0)] for r in scored],
+            hovertemplate="%{x}: %{y:.0%} of %{customdata[0]} answers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        yaxis={"range": [0, 1.1], "tickformat": ".0%", "title": "accuracy"},
+        height=360,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def retrieval_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
+    """Retrieval metrics (grouped bars) for variants that retrieve and have gold evidence to score against."""
+    title = "Retrieval: did the search find the evidence?"
+    scored = [r for r in rows if r.get("retrieval") and r.get("hit@k") is not None]
+    if not scored:
+        return _empty(title, "No variant with retrieval has scored questions with gold evidence yet.")
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=label,
+                x=[r["variant"] for r in scored],
+                y=[r.get(metric) for r in scored],
+                hovertemplate=f"%{{x}}: {label} %{{y:.2f}}<extra></extra>",
+            )
+            for metric, label in RETRIEVAL_LABELS.items()
+        ]
+    )
+    fig.update_layout(
+        title=title,
+        barmode="group",
+        yaxis={"range": [0, 1.05], "title": "score (0 to 1)"},
+        legend={"orientation": "h", "y": -0.15},
+        height=380,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def cost_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
+    """Mean latency per answer and mean tokens per answer (prompt and completion stacked), per variant."""
+    title = "Cost: time and tokens per answer"
+    scored = [r for r in rows if r.get("latency_s") is not None]
+    if not scored:
+        return _empty(title, "No answers yet.")
+    names = [r["variant"] for r in scored]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("seconds per answer", "tokens per answer"))
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=[r["latency_s"] for r in scored],
+            marker_color=[_colour(r) for r in scored],
+            name="latency",
+            showlegend=False,
+            hovertemplate="%{x}: %{y:.2f} s<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    for key, label, colour in (
+        ("prompt_tokens", "prompt tokens", "#7aa5f0"),
+        ("completion_tokens", "answer tokens", "#1f4fa8"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=[r.get(key) or 0 for r in scored],
+                name=label,
+                marker_color=colour,
+                hovertemplate=f"%{{x}}: %{{y:.0f}} {label}<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_layout(
+        title=title, barmode="stack", legend={"orientation": "h", "y": -0.15}, height=360, **_LAYOUT
+    )
+    return fig
+
+
+def _short(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def outcome_matrix(run: EvalRun) -> go.Figure:
+    """Questions (rows) by variants (columns), each cell coloured by outcome; unanswered cells are blank."""
+    title = "Every answer: question by variant"
+    names = [v.variant.name for v in run.variants]
+    questions: dict[str, str] = {}
+    cells: dict[tuple[str, str], QuestionResult] = {}
+    for result in run.variants:
+        for answered in result.rows:
+            questions.setdefault(answered.qid, answered.question)
+            cells[(answered.qid, result.variant.name)] = answered
+    if not questions:
+        return _empty(title, "No answers yet.")
+    qids = list(questions)
+    z: list[list[float | None]] = []
+    hover: list[list[str]] = []
+    for qid in qids:
+        z.append([])
+        hover.append([])
+        for name in names:
+            row = cells.get((qid, name))
+            z[-1].append(OUTCOMES.index(row.outcome) if row else None)
+            hover[-1].append(
+                f"{qid}: {_short(questions[qid])}<br>{name}: "
+                + (f"{row.outcome}<br>answer: {_short(row.answer)}" if row else "not run")
+            )
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=[f"{qid} · {_short(questions[qid], 26)}" for qid in qids],
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            colorscale=_discrete_scale(),
+            zmin=-0.5,
+            zmax=len(OUTCOMES) - 0.5,
+            xgap=2,
+            ygap=2,
+            colorbar={
+                "tickvals": list(range(len(OUTCOMES))),
+                "ticktext": list(OUTCOMES),
+                "title": "",
+                "thickness": 12,
+                "len": min(1.0, 220 / (80 + 24 * len(qids))),
+                "y": 1,
+                "yanchor": "top",
+            },
+        )
+    )
+    fig.update_layout(
+        title=title,
+        yaxis={"autorange": "reversed", "automargin": True},
+        xaxis={"side": "top"},
+        height=max(260, 80 + 24 * len(qids)),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def _discrete_scale() -> list[list[Any]]:
+    """A stepped colour scale: each outcome index gets one flat colour band."""
+    scale: list[list[Any]] = []
+    for i, outcome in enumerate(OUTCOMES):
+        colour = OUTCOME_COLOURS[outcome]
+        scale.append([i / len(OUTCOMES), colour])
+        scale.append([(i + 1) / len(OUTCOMES), colour])
+    return scale
+
+
+# --- the optimisation map -----------------------------------------------------------------------------------
