@@ -17,16 +17,21 @@ run:
 	.venv/bin/streamlit run app.py --server.headless true --server.address $(ADDRESS) --server.port $(PORT) \
 		--browser.gatherUsageStats false
 
+# The static checks run before the tests: a broken layer or a type error fails fast, before minutes of models.
 test:
 	bash scripts/setup.sh --browser
+	$(MAKE) --no-print-directory lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 setup:
 	bash scripts/setup.sh
 
+# ruff (style and bugs), mypy (types, config in pyproject.toml) and import-linter (the library's layers and
+# "playground never imports streamlit", contracts in pyproject.toml [tool.importlinter]).
 lint:
 	.venv/bin/ruff check playground tests app.py pages ui bench
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 eval:
 	.venv/bin/playground eval --variants sample_corpus/variants/ladder.yaml --out .data/results/ladder.json
