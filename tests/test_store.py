@@ -17,6 +17,8 @@ from playground.core.config import VariantConfig
 from playground.core.errors import InputError, PlaygroundError
 from playground.core.settings import Settings
 from playground.evaluation.runner import QuestionResult
+from playground.ingest.question_rows import QuestionRow
+from playground.ingest.questions import Evidence
 from playground.storage import store as s
 from playground.storage.sqlite_db import StorageError, explain
 
@@ -328,3 +330,75 @@ def test_processes_opening_a_fresh_store_at_once_all_get_it(tmp_path: Path) -> N
     ]
     outcomes = [(p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs]
     assert all(code == 0 for code, _ in outcomes), outcomes
+
+
+# --- named question sets --------------------------------------------------------------------------------------
+
+
+def _rows() -> list[QuestionRow]:
+    returns = "You can return any product within 30 days of delivery"
+    return [
+        QuestionRow("How long can I return a product?", ("30 days",), (Evidence(returns),), reviewed=True),
+        QuestionRow("Who is the chief executive?", ("not in the documents",), kind="unanswerable"),
+        QuestionRow("Which portal books trains?"),  # no answer yet: kept, left out of evaluations
+        QuestionRow(),  # a blank row the table added: not kept
+    ]
+
+
+def test_a_question_set_is_saved_listed_reopened_and_deleted(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    saved = store.save_question_set("  my   returns ", _rows(), corpus="fictional", corpus_hash="c0ffee")
+    assert (saved.name, saved.questions, saved.row_count) == ("my returns", 2, 3)
+    store.close()
+    store = s.ExperimentStore(settings)  # a new process finds it
+    assert store.list_question_sets() == [saved]
+    rows = store.load_question_rows("my returns")
+    assert [r.qid for r in rows] == ["q1", "q2", "q3"] and [r.reviewed for r in rows] == [True, False, False]
+    assert rows[0].evidence == _rows()[0].evidence and rows[2].answers == ()
+    found = store.load_question_set("MY RETURNS")
+    assert found.name == "MY RETURNS" and [q.qid for q in found.questions] == ["q1", "q2"]
+    assert found.content_hash == saved.content_hash and "row 3: no gold answer" in found.warnings[0]
+    store.delete_question_set("my returns")
+    assert store.list_question_sets() == []
+    with pytest.raises(InputError, match="no saved question set named 'my returns'"):
+        store.load_question_set("my returns")
+
+
+def test_a_name_in_use_is_replaced_only_when_asked(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    first = store.save_question_set("Trips", _rows())
+    with pytest.raises(InputError, match="already a saved question set named 'trips'"):
+        store.save_question_set("trips", _rows()[:1])
+    assert store.load_question_set("Trips").questions[0].question == "How long can I return a product?"
+    second = store.save_question_set("trips", _rows()[1:2], replace=True)
+    assert second.created_at == first.created_at and second.questions == 1
+    assert [saved.name for saved in store.list_question_sets()] == ["trips"]
+
+
+def test_an_empty_table_or_a_bad_name_is_a_clear_error_and_saves_nothing(settings: Settings) -> None:
+    store = s.ExperimentStore(settings)
+    with pytest.raises(InputError, match="The table is empty"):
+        store.save_question_set("empty", [QuestionRow(), QuestionRow()])
+    with pytest.raises(InputError, match="Give the question set a name"):
+        store.save_question_set("   ", _rows())
+    with pytest.raises(InputError, match="at most 80 characters"):
+        store.save_question_set("x" * 81, _rows())
+    with pytest.raises(InputError, match="no saved question set named 'gone'"):
+        store.delete_question_set("gone")
+    assert store.list_question_sets() == []
+
+
+def test_a_store_from_before_question_sets_gains_them_and_keeps_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "experiments.sqlite3"
+    old = s.ExperimentStore(path)
+    run_id = _start(old)
+    old.add_row(run_id, "rag", _row("q1"))
+    old.db.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE question_sets")  # what a store written by an earlier version holds
+    conn.commit()
+    conn.close()
+    store = s.ExperimentStore(path)
+    assert store.load_run(run_id)["rows"]["rag"][0]["qid"] == "q1"
+    store.save_question_set("after the upgrade", _rows())
+    assert [saved.name for saved in store.list_question_sets()] == ["after the upgrade"]

@@ -14,12 +14,23 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from playground import __version__
 from playground.core.errors import InputError
 from playground.core.settings import Settings
+from playground.ingest.question_rows import (
+    QuestionRow,
+    content_hash,
+    problems,
+    rows_from_records,
+    to_question_set,
+    to_record,
+    with_ids,
+)
+from playground.ingest.questions import QuestionSet
 from playground.storage.sqlite_db import Database
 
 STATUSES = ("running", "complete", "incomplete", "stopped")
@@ -50,6 +61,18 @@ _SCHEMA = (
         created_at TEXT NOT NULL,
         row TEXT NOT NULL,
         PRIMARY KEY (run_id, variant, qid, repeat_index))""",
+    # Named question sets (typed in the browser's table or generated). A store written before this table
+    # existed gets it when opened: CREATE ... IF NOT EXISTS is the whole migration, the runs are untouched.
+    """CREATE TABLE IF NOT EXISTS question_sets (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        corpus TEXT NOT NULL,
+        corpus_hash TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        questions INTEGER NOT NULL,
+        row_count INTEGER NOT NULL,
+        rows TEXT NOT NULL)""",
 )
 _RUN_COLUMNS = (
     "id",
@@ -62,6 +85,35 @@ _RUN_COLUMNS = (
     "question_set_hash",
     "version",
 )
+
+
+MAX_SET_NAME = 80
+
+
+@dataclass(frozen=True)
+class SavedQuestionSet:
+    """A named question set in the store: `questions` usable ones out of `row_count` rows."""
+
+    name: str
+    created_at: str
+    updated_at: str
+    corpus: str
+    corpus_hash: str
+    content_hash: str
+    questions: int
+    row_count: int
+
+
+_SET_COLUMNS = tuple(f.name for f in dataclasses.fields(SavedQuestionSet))
+
+
+def _set_name(name: str) -> str:
+    cleaned = " ".join(str(name).split())
+    if not cleaned:
+        raise InputError("Give the question set a name before saving it.")
+    if len(cleaned) > MAX_SET_NAME:
+        raise InputError(f"That name is too long: use at most {MAX_SET_NAME} characters.")
+    return cleaned
 
 
 def store_path(settings: Settings) -> Path:
@@ -246,6 +298,69 @@ class ExperimentStore:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM run_rows WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    # --- named question sets ------------------------------------------------------------------------------
+
+    def save_question_set(
+        self,
+        name: str,
+        rows: Sequence[QuestionRow],
+        *,
+        corpus: str = "",
+        corpus_hash: str = "",
+        replace: bool = False,
+    ) -> SavedQuestionSet:
+        """Save every non-blank row under `name`, usable or not, so nothing typed is lost; ids are filled in.
+
+        A set of that name (any case) is replaced only with `replace`."""
+        name = _set_name(name)
+        kept = [r for r in with_ids(rows) if not r.blank]
+        if not kept:
+            raise InputError("The table is empty. Add at least one question with its gold answer, then save.")
+        now = _now()
+        with self.db.transaction() as conn:
+            found = conn.execute("SELECT created_at FROM question_sets WHERE name = ?", (name,)).fetchone()
+            if found and not replace:
+                raise InputError(
+                    f"There is already a saved question set named '{name}'. Choose another name, or "
+                    "replace it."
+                )
+            created = found[0] if found else now
+            usable = sum(not problems(r) for r in kept)
+            saved = SavedQuestionSet(
+                name, created, now, corpus, corpus_hash, content_hash(kept), usable, len(kept)
+            )
+            conn.execute("DELETE FROM question_sets WHERE name = ?", (name,))
+            conn.execute(
+                "INSERT INTO question_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*dataclasses.astuple(saved), _dumps([to_record(r) for r in kept])),
+            )
+        return saved
+
+    def list_question_sets(self) -> list[SavedQuestionSet]:
+        """The saved question sets, the last changed first."""
+        rows = self.db.query(
+            f"SELECT {', '.join(_SET_COLUMNS)} FROM question_sets ORDER BY updated_at DESC, name"
+        )
+        return [SavedQuestionSet(*row) for row in rows]
+
+    def load_question_rows(self, name: str) -> list[QuestionRow]:
+        """A saved set's rows as they were saved (with their 'reviewed' marks and unfinished rows)."""
+        found = self.db.query("SELECT rows FROM question_sets WHERE name = ?", (str(name).strip(),))
+        if not found:
+            raise InputError(
+                f"There is no saved question set named '{name}'. Pick one from the list of saved sets."
+            )
+        return rows_from_records(json.loads(found[0][0]))
+
+    def load_question_set(self, name: str) -> QuestionSet:
+        """A saved set's usable rows as a question set, ready to evaluate."""
+        return to_question_set(self.load_question_rows(name), _set_name(name))
+
+    def delete_question_set(self, name: str) -> None:
+        self.load_question_rows(name)  # a clear error when there is no such set
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM question_sets WHERE name = ?", (str(name).strip(),))
 
     def close(self) -> None:
         self.db.close()
