@@ -10,9 +10,10 @@ from playground.core.config import IndexConfig, VariantConfig
 from playground.core.settings import Settings
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import load_questions
-from playground.models.embedders import get_embedder, packaged_minilm_path
-from playground.models.llms import get_llm
 from playground.models.local_models import model_path
+from playground.models.names import parse_model_name
+from playground.models.registry import get_embedder, get_llm
+from playground.models.st_embedder import packaged_minilm_path
 from playground.rag.pipeline import build_pipeline
 from playground.retrieval.index import corpus_chunks, forget_loaded_indexes, get_or_build_index
 
@@ -84,7 +85,7 @@ def peak_memory() -> list[Figure]:
     """Peak RSS of this process (which loaded the embedder and the LLM, several times over) against the size
     of those model files: about 1x plus the Python runtime means each model is held once."""
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    files = [model_path(MODEL.partition(":")[2]), *packaged_minilm_path().rglob("*.safetensors")]
+    files = [model_path(parse_model_name(MODEL).model), *packaged_minilm_path().rglob("*.safetensors")]
     files_mb = sum(f.stat().st_size for f in files) / 2**20
     return [
         Figure(

@@ -27,8 +27,7 @@ from playground.finetune.progress import Monitor
 from playground.finetune.split import Split, SplitOptions, split_items
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import load_questions
-from playground.models.embedders import get_embedder
-from playground.models.llms import get_llm
+from playground.models.registry import get_embedder, get_llm
 from playground.retrieval.index import corpus_chunks
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,8 +18,8 @@ import pytest
 from playground.core.config import IndexConfig, VariantConfig
 from playground.core.errors import PlaygroundError
 from playground.ingest.loaders import load_folder
-from playground.models.embedders import get_embedder
 from playground.models.fake import FakeLLM
+from playground.models.registry import get_embedder
 from playground.rag.pipeline import build_pipeline
 from playground.retrieval.index import forget_loaded_indexes, get_or_build_index
 

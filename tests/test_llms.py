@@ -4,9 +4,8 @@ import pytest
 
 from playground.core.errors import ConfigError, MissingApiKeyError, ModelError, UnknownModelError
 from playground.core.settings import Settings
-from playground.models.embedders import get_embedder
 from playground.models.fake import FakeLLM
-from playground.models.llms import get_llm
+from playground.models.registry import get_embedder, get_llm
 
 from .openai_stub import openai_stub
 
@@ -128,16 +127,16 @@ def test_unreachable_server(settings):
 
 
 def test_missing_local_model_file_names_the_setup_command(tmp_path, monkeypatch):
-    from playground.models import llms
+    from playground.models import llamacpp
 
     monkeypatch.setenv("PLAYGROUND_MODELS_DIR", str(tmp_path))
-    monkeypatch.setattr(llms, "_LOCAL_MODELS", {})
+    monkeypatch.setattr(llamacpp, "_LOCAL_MODELS", {})
     with pytest.raises(ModelError, match="make run"):
         get_llm("local:qwen2.5-0.5b")
 
 
 def test_corrupt_local_model_file(tmp_path):
-    from playground.models.llms import LlamaCppLLM
+    from playground.models.llamacpp import LlamaCppLLM
 
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 100)

@@ -9,8 +9,8 @@ from playground.core.config import IndexConfig, VariantConfig
 from playground.evaluation.runner import run_evaluation
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import parse_questions
-from playground.models.embedders import get_embedder
 from playground.models.fake import FakeLLM
+from playground.models.registry import get_embedder
 from playground.rag.pipeline import build_pipeline
 from playground.retrieval.index import get_or_build_index, index_key
 

@@ -13,8 +13,8 @@ from playground.core.errors import InputError
 from playground.evaluation.beir import ExactIndex, load_beir, score_run
 from playground.evaluation.retrieval_bench import BenchOptions, run_retrieval_bench
 from playground.ingest.loaders import load_folder
-from playground.models.embedders import get_embedder
 from playground.models.fake import FakeLLM
+from playground.models.registry import get_embedder
 from playground.retrieval import porter
 from playground.retrieval.bm25 import BM25Ranker, s_stem, tokenize
 from playground.retrieval.index import ScoredChunk, get_or_build_index

@@ -13,6 +13,7 @@ from playground.finetune import data, evaluate, registry
 from playground.finetune.charts import before_after_chart
 from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.split import Split
+from playground.models.names import openai_model_name
 from playground.reporting.charts import accuracy_chart
 from ui import resources, state, views
 
@@ -37,9 +38,8 @@ def _compare_retrieval(
 
 
 def _compare_answers(model: registry.FineTunedModel, items: list[data.TrainingItem], corpus: Corpus) -> None:
-    base = (
-        f"openai:{model.meta.get('base_model')}" if model.kind == "openai" else str(model.meta["base_model"])
-    )
+    base = str(model.meta["base_model"])
+    base = str(openai_model_name(base)) if model.kind == "openai" else base
     variants = evaluate.comparison_variants(base, model.choice, state.index_config())
     bar = st.progress(0.0, text="Answering…")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from playground.evaluation import stats
 from playground.evaluation.stats import metric_value, row_value
+from playground.models.names import try_parse_model_name
 from playground.rag.prompts import NOT_FOUND
 
 # The same as playground.evaluation.runner.PRIMARY_METRIC; not imported so that evaluation can import this module.
@@ -103,6 +104,11 @@ def _variant_parts(variant_result: Any) -> tuple[str, dict[str, Any], list[Any]]
     return str(variant_result.variant.name), config, list(variant_result.rows)
 
 
+def _fine_tuned_embedder(name: str) -> bool:
+    parsed = try_parse_model_name(name)
+    return parsed is not None and parsed.is_sentence_transformers
+
+
 def _retrieval_techniques(cfg: dict[str, Any]) -> list[str]:
     index = cfg.get("index") or {}
     options = [
@@ -115,7 +121,7 @@ def _retrieval_techniques(cfg: dict[str, Any]) -> list[str]:
         (not cfg.get("hyde"), "HyDE (search with a hypothetical answer)"),
         (cfg.get("reranker", "none") == "none", "reranking (reranker: llm)"),
         (cfg.get("retriever") != "hybrid", "hybrid search (dense + BM25)"),
-        (not str(index.get("embedder", "")).startswith("st:"), "fine-tuned embeddings"),
+        (not _fine_tuned_embedder(str(index.get("embedder", ""))), "fine-tuned embeddings"),
     ]
     return [text for wanted, text in options if wanted]
 

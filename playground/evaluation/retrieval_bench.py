@@ -26,8 +26,9 @@ from playground.evaluation.beir import (
     load_beir,
     score_run,
 )
-from playground.models.embedders import Embedder, get_embedder
-from playground.models.llms import LLM, get_llm
+from playground.models.embedders import Embedder
+from playground.models.llms import LLM
+from playground.models.registry import get_embedder, get_llm
 from playground.rag.strategies import hyde_query, llm_rerank
 from playground.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever, Query, Retriever
 

@@ -20,7 +20,8 @@ from playground.core.errors import InputError, ModelError
 from playground.core.settings import Settings
 from playground.finetune import registry
 from playground.finetune.progress import Monitor
-from playground.models.embedders import packaged_minilm_path
+from playground.models.names import st_model_name
+from playground.models.st_embedder import packaged_minilm_path
 
 BASE_EMBEDDER = "local:all-minilm-l6-v2"
 MIN_PAIRS = 4
@@ -171,7 +172,7 @@ def train_embedder(
         registry.install(staging, out_dir, info)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return TrainedEmbedder(out_dir, f"st:{out_dir}", len(clean), total, seconds, list(monitor.losses))
+    return TrainedEmbedder(out_dir, str(st_model_name(out_dir)), len(clean), total, seconds, list(monitor.losses))
 
 
 def run_job(

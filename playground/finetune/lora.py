@@ -28,6 +28,7 @@ from playground.finetune.convert import convert_adapter
 from playground.finetune.data import TrainingItem, load_items
 from playground.finetune.progress import Monitor, run_steps
 from playground.models.local_models import CATALOGUE, SETUP_COMMAND, model_path
+from playground.models.names import lora_model_name, try_parse_model_name
 
 BASE_MODEL = "local:qwen2.5-0.5b"
 MIN_ITEMS = 2
@@ -80,14 +81,14 @@ class TrainedAdapter:
 
 
 def _gguf_key(base_model: str) -> str:
-    key = base_model.removeprefix("local:")
-    if key not in CATALOGUE:
+    name = try_parse_model_name(base_model)
+    if name is None or not name.is_catalogued or name.lora is not None:
         raise InputError(
             f"LoRA training works on a catalogued local model (e.g. {BASE_MODEL}), not '{base_model}'."
         )
-    if not model_path(key).exists():
+    if not model_path(name.model).exists():
         raise ModelError(f"The model file for '{base_model}' is missing. Run the set-up: {SETUP_COMMAND}.")
-    return key
+    return name.model
 
 
 def hf_cache_dir(settings: Settings, base_model: str = BASE_MODEL) -> Path:
@@ -296,7 +297,7 @@ def train_lora(
     final = out_dir / registry.ADAPTER_FILE
     return TrainedAdapter(
         final,
-        registry.lora_model_name(base_model, final),
+        str(lora_model_name(base_model, final)),
         len(items),
         len(batches),
         seconds,

@@ -20,6 +20,8 @@ from playground.core.errors import InputError, MissingApiKeyError, ModelError, S
 from playground.core.settings import Settings
 from playground.finetune import registry
 from playground.finetune.progress import Monitor
+from playground.models.names import openai_model_name
+from playground.models.openai_client import openai_client
 
 DEFAULT_BASE = "gpt-4o-mini-2024-07-18"
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -58,9 +60,7 @@ def client_for(settings: Settings) -> Any:
             "OpenAI fine-tuning needs an API key (OPENAI_API_KEY, or type it on the Settings "
             "page) or an OpenAI-compatible base URL. Local fine-tuning needs neither."
         )
-    from playground.models.llms import _openai_client
-
-    return _openai_client(settings.openai_api_key or "not-needed", settings.openai_base_url, 120.0, 2)
+    return openai_client(settings, needed_by="OpenAI fine-tuning")
 
 
 def _call(what: str, fn: Callable[[], Any]) -> Any:
@@ -204,7 +204,7 @@ def finish(job: Any) -> dict[str, Any]:
         detail = getattr(error, "message", None) or str(error or job.status)
         raise ModelError(f"The OpenAI fine-tuning job {job.id} ended as '{job.status}': {detail}")
     return {
-        "model": f"openai:{job.fine_tuned_model}",
+        "model": str(openai_model_name(job.fine_tuned_model)),
         "job_id": job.id,
         "trained_tokens": getattr(job, "trained_tokens", None),
     }

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playground.core.errors import InputError
+from playground.core.errors import InputError, UnknownModelError
 from playground.core.settings import Settings
+from playground.models.names import lora_model_name, st_model_name
 
 META_FILE = "finetune.json"
 ADAPTER_FILE = "adapter.gguf"
@@ -76,11 +77,6 @@ class FineTunedModel:
         return f"{self.name}: {what} fine-tuned on {trained_on}"
 
 
-def lora_model_name(base_model: str, adapter: Path) -> str:
-    """`local:qwen2.5-0.5b` + adapter file -> `local:qwen2.5-0.5b+lora:<adapter path>`."""
-    return f"{base_model}+lora:{adapter}"
-
-
 def _read(folder: Path) -> FineTunedModel | None:
     try:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
@@ -88,12 +84,15 @@ def _read(folder: Path) -> FineTunedModel | None:
         return None
     kind = str(meta.get("kind", ""))
     if kind == "embeddings":
-        return FineTunedModel(folder.name, kind, folder, f"st:{folder}", meta)
+        return FineTunedModel(folder.name, kind, folder, str(st_model_name(folder)), meta)
     if kind == "openai" and meta.get("model"):
         return FineTunedModel(folder.name, kind, folder, str(meta["model"]), meta)
     if kind == "lora" and (folder / ADAPTER_FILE).exists():
-        choice = lora_model_name(str(meta.get("base_model", "local:qwen2.5-0.5b")), folder / ADAPTER_FILE)
-        return FineTunedModel(folder.name, kind, folder, choice, meta)
+        try:
+            choice = lora_model_name(str(meta.get("base_model", "local:qwen2.5-0.5b")), folder / ADAPTER_FILE)
+        except UnknownModelError:  # metadata naming no local model: not something a variant can use
+            return None
+        return FineTunedModel(folder.name, kind, folder, str(choice), meta)
     return None
 
 

@@ -12,7 +12,7 @@ import json
 import os
 
 from playground.core.errors import ConfigError
-from playground.models.llms import split_compatible
+from playground.models.names import try_parse_model_name
 
 PRICES_ENV = "PLAYGROUND_PRICES"
 FREE_PROVIDERS = ("local", "fake")
@@ -62,14 +62,16 @@ def _base(name: str) -> str:
 def price(model: str) -> tuple[float, float] | None:
     """(input, output) USD per million tokens for a model name as variants spell it; 0 for local models, None
     when unknown."""
-    provider, _, rest = model.partition(":")
-    if provider in FREE_PROVIDERS:
+    parsed = try_parse_model_name(model)
+    if parsed is None:
+        return None
+    if parsed.provider in FREE_PROVIDERS:
         return (0.0, 0.0)
-    name = split_compatible(rest)[0] if provider == "openai-compatible" else rest
+    name = parsed.model
     configured = _configured()
     if name in configured:
         return configured[name]
-    if provider != "openai":
+    if parsed.provider != "openai":
         return None
     if name.startswith("ft:"):
         return OPENAI_FINE_TUNED_PRICES.get(_base(name.split(":")[1]))

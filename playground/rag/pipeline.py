@@ -15,8 +15,9 @@ from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
 from playground.core.errors import InputError, PlaygroundError
 from playground.core.settings import Settings
-from playground.models.embedders import Embedder, get_embedder
-from playground.models.llms import LLM, get_llm
+from playground.models.embedders import Embedder
+from playground.models.llms import LLM
+from playground.models.registry import get_embedder, get_llm
 from playground.rag.prompts import BuiltPrompt, build_prompt, extract_answer, format_context
 from playground.rag.strategies import classify_question, expand_query, fact_check, hyde_query, llm_rerank
 from playground.rag.strategies.classify import corpus_categories
