@@ -172,7 +172,8 @@ def train_embedder(
         registry.install(staging, out_dir, info)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return TrainedEmbedder(out_dir, str(st_model_name(out_dir)), len(clean), total, seconds, list(monitor.losses))
+    name = str(st_model_name(out_dir))
+    return TrainedEmbedder(out_dir, name, len(clean), total, seconds, list(monitor.losses))
 
 
 def run_job(
