@@ -198,7 +198,7 @@ def test_journey_with_paired_intervals_matches_stats() -> None:
     assert [s.variant for s in steps] == ["prompt", "few-shot", "rag"]
     assert steps[0].gain is None and steps[0].score == pytest.approx(1 / 3)
     assert steps[1].gain == pytest.approx(2 / 30) and not steps[1].significant
-    expected = stats.paired_bootstrap_diff(LADDER["few-shot"], LADDER["rag"])
+    expected = stats.paired_interval(LADDER["few-shot"], LADDER["rag"])
     assert (steps[2].gain, steps[2].gain_low, steps[2].gain_high) == pytest.approx(expected)
     assert steps[2].significant and steps[2].n_paired == 30
     assert steps[2].p_value == pytest.approx(stats.paired_test(LADDER["few-shot"], LADDER["rag"])["p_value"])

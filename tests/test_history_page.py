@@ -100,7 +100,7 @@ def test_two_runs_are_compared_variant_by_variant(open_page: Open, settings: Set
     ok(at.selectbox(key="hi_cmp_variant_B").set_value("plain").run())
     shown = texts(at)
     assert plain(f"A = plain (run #{first}) · B = plain (run #{second})") in shown
-    assert "within noise on 3 questions" in shown  # only the questions both runs answered are paired
+    assert "scored the same on all 3 questions" in shown  # only the questions both runs answered are paired
     assert "3 questions answered by both" in shown
 
 

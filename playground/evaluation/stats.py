@@ -1,19 +1,24 @@
 """Fair comparison of two variants on the same questions, for the small sets of a workshop (20-50 questions).
 
 Every comparison is paired: question i of variant A is compared with question i of variant B, so the noise
-from easy and hard questions cancels. A difference is called real only when the paired bootstrap interval
-excludes zero *and* the paired test agrees (p < ALPHA); otherwise the verdict says plainly that it is noise.
+from easy and hard questions cancels. A difference is called real only when the interval of the paired
+difference excludes zero *and* the paired test agrees (p < 1 - confidence); otherwise the verdict says plainly
+that there are not enough questions to tell the variants apart.
 
-Tests used by `paired_test`:
-- 0/1 outcomes (contains, exact match, hit@k): the exact McNemar test, a two-sided binomial test with p = 1/2
-  on the discordant pairs (questions that one variant got right and the other wrong).
+Tests and intervals, chosen so that they agree on small sets:
+- 0/1 outcomes (contains, exact match, hit@k): the exact McNemar test (`scipy.stats.binomtest` with p = 1/2 on
+  the discordant pairs: questions one variant got right and the other wrong), and its exact (Clopper-Pearson)
+  interval for the share of those pairs B wins, turned into points of difference. The interval excludes zero
+  exactly when the test's p is below 1 - confidence; a bootstrap on 20 questions does not (it gave "20 to 100"
+  next to p=0.25).
 - anything else (token F1, recall, similarity): the Wilcoxon signed-rank test (`scipy.stats.wilcoxon`,
-  zero_method="wilcox": tied questions are dropped). All ties: p = 1.0.
+  zero_method="wilcox": tied questions are dropped; all ties: p = 1.0) and a BCa bootstrap interval of the mean
+  difference (`metrics.bootstrap_ci`). These can disagree on a few questions; then the verdict says so and
+  calls it undecided.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,8 +27,8 @@ import numpy as np
 
 from playground.evaluation import metrics as m
 
-ALPHA = 0.05
 CONFIDENCE = 0.95
+ALPHA = 1.0 - CONFIDENCE
 N_RESAMPLES = 5000
 MCNEMAR = "exact McNemar"
 WILCOXON = "Wilcoxon signed-rank"
@@ -72,21 +77,12 @@ def paired_outcomes(a: Values, b: Values) -> dict[str, int]:
 def paired_bootstrap_diff(
     a: Values, b: Values, confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES, seed: int = 0
 ) -> tuple[float, float, float]:
-    """(mean of B - A, low, high): percentile bootstrap over questions, as scipy.stats.bootstrap does."""
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    """(mean of B - A, low, high): the BCa bootstrap interval of the mean per-question difference."""
     xa, xb = paired_arrays(a, b)
     diff = xb - xa
-    if diff.size == 0:
-        return 0.0, 0.0, 0.0
-    centre = float(diff.mean())
-    if np.all(diff == diff[0]):
-        return centre, centre, centre
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, (n_resamples, diff.size))].mean(axis=-1)
-    tail = (1.0 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return centre, float(low), float(high)
+    centre = float(diff.mean()) if diff.size else 0.0
+    low, high = m.bootstrap_ci(diff.tolist(), confidence, n_resamples, seed)
+    return centre, low, high
 
 
 def is_binary(values: Iterable[float]) -> bool:
@@ -96,11 +92,28 @@ def is_binary(values: Iterable[float]) -> bool:
 
 def mcnemar_exact(b_only: int, a_only: int) -> float:
     """Two-sided exact McNemar p from the discordant counts: binomtest(b_only, b_only + a_only, 0.5)."""
+    from scipy.stats import binomtest
+
     n = b_only + a_only
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(b_only, a_only) + 1))
-    return min(1.0, 2.0 * tail / 2**n)
+    return 1.0 if n == 0 else float(binomtest(b_only, n, 0.5).pvalue)
+
+
+def mcnemar_interval(b_only: int, a_only: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Interval of mean(B) - mean(A) over `n` paired 0/1 outcomes that agrees with `mcnemar_exact`.
+
+    Given d = b_only + a_only discordant questions, mean(B) - mean(A) = d/n * (2s - 1), where s is the share
+    of them B wins; the exact Clopper-Pearson interval of s (the inversion of the same binomial test) maps to
+    the interval of the difference, so it excludes zero exactly when p < 1 - confidence.
+    """
+    from scipy.stats import binomtest
+
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    d = b_only + a_only
+    if d == 0 or n == 0:
+        return 0.0, 0.0
+    share = binomtest(b_only, d, 0.5).proportion_ci(confidence, method="exact")
+    return d / n * (2 * share.low - 1), d / n * (2 * share.high - 1)
 
 
 def _wilcoxon(diff: np.ndarray) -> tuple[float, float]:
@@ -114,13 +127,18 @@ def _wilcoxon(diff: np.ndarray) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
+def _discordant(xa: np.ndarray, xb: np.ndarray) -> tuple[int, int]:
+    """(questions only B got right, questions only A got right) for 0/1 outcomes."""
+    return int(np.sum((xb == 1) & (xa == 0))), int(np.sum((xa == 1) & (xb == 0)))
+
+
 def paired_test(a: Values, b: Values) -> dict[str, Any]:
     """The paired test that fits the data: {"test", "p_value", "statistic", "n"} (see the module doc)."""
     xa, xb = paired_arrays(a, b)
     if xa.size == 0:
         return {"test": NO_TEST, "p_value": 1.0, "statistic": 0.0, "n": 0}
     if is_binary(xa) and is_binary(xb):
-        b_only, a_only = int(np.sum((xb == 1) & (xa == 0))), int(np.sum((xa == 1) & (xb == 0)))
+        b_only, a_only = _discordant(xa, xb)
         return {
             "test": MCNEMAR,
             "p_value": mcnemar_exact(b_only, a_only),
@@ -130,6 +148,17 @@ def paired_test(a: Values, b: Values) -> dict[str, Any]:
         }
     statistic, p_value = _wilcoxon(xb - xa)
     return {"test": WILCOXON, "p_value": p_value, "statistic": statistic, "n": int(xa.size)}
+
+
+def paired_interval(
+    a: Values, b: Values, confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES, seed: int = 0
+) -> tuple[float, float, float]:
+    """(mean of B - A, low, high) by the interval that matches `paired_test` (see the module doc)."""
+    xa, xb = paired_arrays(a, b)
+    if xa.size and is_binary(xa) and is_binary(xb):
+        low, high = mcnemar_interval(*_discordant(xa, xb), int(xa.size), confidence)
+        return float((xb - xa).mean()), low, high
+    return paired_bootstrap_diff(xa.tolist(), xb.tolist(), confidence, n_resamples, seed)
 
 
 @dataclass(frozen=True)
@@ -166,24 +195,54 @@ def _fmt(value: float, points: bool) -> str:
     return "0" if float(text) == 0 else text.replace("-", "−")
 
 
+def _questions(k: int) -> str:
+    return f"{k} question" if k == 1 else f"{k} questions"
+
+
+def _record(c: Comparison, leader_is_b: bool) -> str:
+    """Who won which questions, leader first, in words."""
+    leader, other = (c.name_b, c.name_a) if leader_is_b else (c.name_a, c.name_b)
+    won, lost = (c.wins, c.losses) if leader_is_b else (c.losses, c.wins)
+    if c.test == MCNEMAR:
+        return (
+            f"{leader} was right on {_questions(won)} {other} missed, {other} on {lost} that {leader} missed"
+        )
+    return f"{leader} scored higher on {_questions(won)}, {other} on {lost}"
+
+
 def verdict_text(c: Comparison, points: bool, confidence: float = CONFIDENCE) -> str:
-    """The comparison in one plain sentence."""
-    unit = " points" if points else ""
-    size = f"{_fmt(abs(c.diff), points)}{unit}"
-    low, high = c.ci if c.diff >= 0 or not c.significant else (-c.ci[1], -c.ci[0])
-    interval = f"{confidence:.0%} CI {_fmt(low, points)} to {_fmt(high, points)}"
+    """The comparison in plain words for someone who is not a statistician: what to conclude, then the numbers.
+
+    Example: "Not enough questions to tell prompt and rag apart: rag's lead of 20 points is within noise on
+    20 questions (rag was right on 5 questions prompt missed, prompt on 1 that rag missed; p=0.22, 95%
+    interval −9 to 40). Run more questions to tell."
+    """
     if c.n == 0:
         return f"No question was answered by both {c.name_a} and {c.name_b}: nothing to compare."
     if c.n == 1:
         return f"Only one question was answered by both: too few to compare {c.name_a} and {c.name_b}."
-    if c.significant:
-        better, worse = (c.name_b, c.name_a) if c.diff > 0 else (c.name_a, c.name_b)
-        return f"{better} is better than {worse} by {size} ({interval}, p={c.p_value:.2g}, {c.n} questions)."
-    zero = "includes zero" if c.ci[0] <= 0 <= c.ci[1] else "barely excludes zero but the test disagrees"
-    return (
-        f"The difference ({_fmt(c.diff, points)}{unit}) is within noise on {c.n} questions: the "
-        f"{interval.replace(' CI', ' interval')} {zero} (p={c.p_value:.2g})."
+    if c.wins == c.losses == 0:
+        return f"{c.name_a} and {c.name_b} scored the same on all {c.n} questions: these questions cannot tell them apart."
+    unit = " points" if points else ""
+    leader_is_b = c.diff >= 0
+    leader, other = (c.name_b, c.name_a) if leader_is_b else (c.name_a, c.name_b)
+    low, high = c.ci if leader_is_b else (-c.ci[1], -c.ci[0])
+    size = f"{_fmt(abs(c.diff), points)}{unit}"
+    numbers = (
+        f"{_record(c, leader_is_b)}; p={c.p_value:.2g}, {confidence:.0%} interval "
+        f"{_fmt(low, points)} to {_fmt(high, points)}"
     )
+    if c.significant:
+        return f"{leader} is better than {other} by {size} on {c.n} questions ({numbers})."
+    lead = f"{leader}'s lead of {size}" if c.diff else f"a difference of 0{unit}"
+    verdict = (
+        f"Not enough questions to tell {c.name_a} and {c.name_b} apart: {lead} is within noise on "
+        f"{c.n} questions ({numbers})."
+    )
+    interval_excludes_zero = c.ci[0] > 0 or c.ci[1] < 0
+    if interval_excludes_zero != (c.p_value < 1.0 - confidence):
+        return f"{verdict} The interval and the paired test disagree, as they can on few questions: take it as undecided and run more questions."
+    return f"{verdict} Run more questions to tell."
 
 
 def compare_values(
@@ -199,9 +258,9 @@ def compare_values(
 ) -> Comparison:
     """Compare two aligned per-question score lists (None entries dropped pairwise)."""
     xa, xb = (x.tolist() for x in paired_arrays(a, b))
-    diff, low, high = paired_bootstrap_diff(xa, xb, confidence, n_resamples, seed)
+    diff, low, high = paired_interval(xa, xb, confidence, n_resamples, seed)
     test, counts = paired_test(xa, xb), paired_outcomes(xa, xb)
-    significant = bool(len(xa) > 1 and test["p_value"] < ALPHA and (low > 0 or high < 0))
+    significant = bool(len(xa) > 1 and test["p_value"] < 1.0 - confidence and (low > 0 or high < 0))
     draft = Comparison(
         name_a,
         name_b,
