@@ -33,6 +33,7 @@ LORA_FORM = "local:qwen2.5-0.5b+lora:<adapter.gguf>"
 
 
 def local_forms() -> str:
+    """The forms a local name may take, for error messages."""
     local = ", ".join(f"local:{n}" for n in CATALOGUE)
     return f"{local}, local:<file.gguf>, {LORA_FORM} or local:{PACKAGED_EMBEDDER} (the embedder)"
 
@@ -47,11 +48,9 @@ FORMS: dict[str, str] = {
 
 def accepted_forms() -> str:
     """The forms a name may take, for error messages."""
-    local = ", ".join(f"local:{n}" for n in CATALOGUE)
     return (
-        f"{local}, local:<file.gguf>, {LORA_FORM}, local:{PACKAGED_EMBEDDER} (embedder), "
-        f"openai:<model> (e.g. openai:gpt-4o-mini), {COMPATIBLE_FORM}, st:<sentence-transformers folder> "
-        "(embedder) or fake:extractive (demo)"
+        f"{local_forms()}; or openai:<model> (e.g. openai:gpt-4o-mini), {COMPATIBLE_FORM}, "
+        "st:<sentence-transformers folder> (an embedder) or fake:extractive (the demo)"
     )
 
 
