@@ -1,7 +1,8 @@
 """BM25 over a list of texts with bm25s, set up as BEIR's Anserini baseline (k1=0.9, b=0.4).
 
-Tokens are lower-cased words of two or more characters, English stopwords removed, Porter-stemmed (as
-Anserini does; `playground.retrieval.porter` is a pure-Python Porter stemmer because PyStemmer is not installed).
+Tokens are lower-cased words of two or more characters, English stopwords removed, Porter-stemmed with the
+reference/Lucene Porter variant that Anserini uses (`playground.retrieval.porter`: PyStemmer's Snowball English
+stemmer would give other tokens, so other scores than the published baselines).
 """
 
 from __future__ import annotations

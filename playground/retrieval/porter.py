@@ -1,7 +1,14 @@
-"""The Porter (1980) stemmer, as in Martin Porter's reference C version that Lucene and Anserini use.
+"""The Porter (1980) stemmer as in Martin Porter's reference implementation, the one Lucene's PorterStemmer ports.
 
-BEIR's BM25 baseline runs Anserini with this stemmer; PyStemmer (bm25s' usual choice) is not installable
-here, so it lives in pure Python. Example: stem("generalizations") == "gener", stem("ponies") == "poni".
+Why our own and not a package: BM25 scores here must match the published BEIR BM25 baselines, which Anserini /
+Pyserini compute with Lucene's PorterStemFilter; bm25s reproduces their scoring only when given the same tokens.
+PyStemmer (on PyPI, bm25s' usual stemmer) offers Snowball's English (Porter2) stemmer, which stems many words
+differently, so other tokens and other scores. Hence this file: the reference variant, in pure Python.
+
+It keeps the reference version's two deliberate departures from the 1980 paper, as Lucene does: step 2 rewrites
+"-bli" to "-ble" (the paper: only "-abli" to "-able"), so "assembly" -> "assembl", and adds "-logi" -> "-log", so
+"apology" -> "apolog". tests/test_retrievers.py checks it against Martin Porter's published word list.
+Example: stem("generalizations") == "gener", stem("ponies") == "poni".
 """
 
 from __future__ import annotations
