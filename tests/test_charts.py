@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from playground.core.config import VariantConfig
@@ -64,10 +65,44 @@ def test_outcome_matrix_codes_each_cell_and_leaves_unanswered_ones_blank() -> No
     assert list(heatmap.x) == ["baseline", "rag"]
 
 
+def _colour_of(heatmap: Any, code: int) -> str:
+    """The colour plotly paints a cell with value `code`: its place between zmin and zmax on the scale."""
+    place = (code - heatmap.zmin) / (heatmap.zmax - heatmap.zmin)
+    return next(colour for (low, colour), (high, _) in pairwise(heatmap.colorscale) if low <= place <= high)
+
+
 def test_error_and_missing_evidence_outcomes_get_their_own_colour() -> None:
-    heatmap: Any = charts.outcome_matrix(_run()).data[0]
-    assert heatmap.z[1][1] == charts.OUTCOMES.index("error")
-    assert charts.cost_chart(_run().summary_rows()).data[0].y[0] == 0.5
+    baseline = VariantResult(VariantConfig(name="baseline"), [_row("q1", 0.0), _row("q2", 1.0)])
+    rag = VariantResult(
+        VariantConfig(name="rag", use_retrieval=True),
+        [_row("q1", 0.0, hit=0.0), _row("q2", 1.0, hit=1.0, error="timeout")],
+    )
+    heatmap: Any = charts.outcome_matrix(EvalRun("corpus", "questions", "hash", [baseline, rag])).data[0]
+    shown = {
+        (qid, name): charts.OUTCOMES[code]
+        for qid, codes in zip(["q1", "q2"], heatmap.z, strict=True)
+        for name, code in zip(["baseline", "rag"], codes, strict=True)
+    }
+    assert shown == {
+        ("q1", "baseline"): "wrong",
+        ("q1", "rag"): "no evidence retrieved",  # wrong, and retrieval found no gold evidence
+        ("q2", "baseline"): "correct",
+        ("q2", "rag"): "error",  # an error wins over a right-looking answer
+    }
+    colours = {outcome: _colour_of(heatmap, charts.OUTCOMES.index(outcome)) for outcome in charts.OUTCOMES}
+    assert colours == charts.OUTCOME_COLOURS
+    assert len(set(colours.values())) == len(charts.OUTCOMES)
+
+
+def test_cost_chart_shows_seconds_and_stacked_tokens_per_variant() -> None:
+    rows = _run().summary_rows()
+    latency, prompt, answer = charts.cost_chart(rows).data
+    assert list(latency.x) == ["baseline", "rag"] and list(latency.y) == [0.5, 0.5]
+    assert (prompt.name, list(prompt.y)) == ("prompt tokens", [r["prompt_tokens"] for r in rows])
+    assert (answer.name, list(answer.y)) == ("answer tokens", [r["completion_tokens"] for r in rows])
+    assert list(prompt.y) == [10, 10] and list(answer.y) == [2, 2]
+    empty = charts.cost_chart([{**r, "latency_s": None} for r in rows])
+    assert not empty.data and empty.layout.annotations[0].text == "No answers yet."
 
 
 def test_map_places_retrieval_right_and_fine_tuned_models_up() -> None:
