@@ -11,7 +11,8 @@ from __future__ import annotations
 from bench.common import ROOT, Figure, report, scratch_data_dir, timed
 from playground.core.config import IndexConfig, VariantConfig
 from playground.core.settings import Settings
-from playground.evaluation.runner import EvalRun, run_evaluation
+from playground.evaluation.results import EvalRun
+from playground.evaluation.runner import run_evaluation
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import load_questions
 from playground.models.fake import FakeLLM

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.evaluation.runner import EvalRun
+from playground.evaluation.results import EvalRun
 from playground.reporting import charts
 from ui import choosers, resources, runner, state, views, widgets
 

@@ -9,7 +9,7 @@ import streamlit as st
 from playground.core.errors import UnknownModelError
 from playground.models.llms import loaded_local_models, split_compatible
 from playground.models.local_models import CATALOGUE, SETUP_COMMAND, model_path
-from playground.storage import cache
+from playground.storage import cache_admin as cache
 from ui import resources, state, widgets
 
 LOCAL, OPENAI, COMPATIBLE, DEMO = "local", "openai", "openai-compatible", "fake"

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground.core.documents import Corpus, FileError
 from playground.core.settings import Settings
-from playground.evaluation.runner import EvalRun, QuestionResult, VariantResult
+from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import parse_questions
 from playground.retrieval.index import forget_loaded_indexes

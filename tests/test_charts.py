@@ -6,7 +6,7 @@ from itertools import pairwise
 from typing import Any
 
 from playground.core.config import VariantConfig
-from playground.evaluation.runner import EvalRun, QuestionResult, VariantResult
+from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 from playground.reporting import charts
 from playground.reporting.optimisation_map import by_quadrant, map_points
 

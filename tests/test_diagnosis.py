@@ -10,7 +10,8 @@ import pytest
 from playground.core.config import FewShotExample, VariantConfig
 from playground.evaluation import diagnosis as d
 from playground.evaluation import stats
-from playground.evaluation.runner import PRIMARY_METRIC, EvalRun, QuestionResult, VariantResult
+from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
+from playground.evaluation.scoring import PRIMARY_METRIC
 from playground.reporting.charts_journey import (
     GAIN_COLOUR,
     NOISE_COLOUR,

@@ -55,6 +55,48 @@ def test_repeats_above_zero_temperature_are_cached_per_repeat(corpus, settings):
     assert again.variants[0].cache_hits == 6
 
 
+class SeedRecordingLLM(FakeLLM):
+    """The fake model, recording the seed of every call."""
+
+    def __init__(self):
+        super().__init__()
+        self.seeds = []
+
+    def chat(self, messages, **kwargs):
+        self.seeds.append(kwargs.get("seed"))
+        return super().chat(messages, **kwargs)
+
+
+def test_repeats_in_flight_together_keep_their_own_seed_and_cache_entry(corpus, settings):
+    questions = parse_questions("q.jsonl", QUESTIONS).subset(2)
+    variant = VariantConfig(name="warm", model="fake:extractive", temperature=0.8)
+    llm = SeedRecordingLLM()
+    options = RunOptions(repeats=3, concurrency=4)  # answers of different repeats are computed at once
+    run = run_evaluation([variant], corpus, questions, settings, llm=llm, options=options)
+    rows = run.variants[0].rows
+    assert sorted(llm.seeds) == [0, 0, 1, 1, 2, 2]
+    assert [r.repeat for r in rows] == [0, 0, 1, 1, 2, 2]  # still recorded in task order
+    assert len({r.cache["keys"][0] for r in rows}) == 6
+    again = run_evaluation([variant], corpus, questions, settings, llm=SeedRecordingLLM(), options=options)
+    assert [r.cache["keys"][0] for r in again.variants[0].rows] == [r.cache["keys"][0] for r in rows]
+    assert again.variants[0].cache_hits == 6
+
+
+def test_repeats_of_the_real_local_model_are_cached_per_repeat(settings):
+    from tests.conftest import FAST_LOCAL_MODEL
+
+    questions = parse_questions("q.jsonl", QUESTIONS).subset(1)
+    variant = VariantConfig(name="warm", model=FAST_LOCAL_MODEL, temperature=0.9, max_tokens=12)
+    options = RunOptions(repeats=2, concurrency=2)
+    run = run_evaluation([variant], None, questions, settings, options=options)
+    rows = run.variants[0].rows
+    assert [r.repeat for r in rows] == [0, 1] and not any(r.error for r in rows)
+    assert all(r.answer for r in rows) and rows[0].cache["keys"] != rows[1].cache["keys"]
+    again = run_evaluation([variant], None, questions, settings, options=options)
+    assert [r.answer for r in again.variants[0].rows] == [r.answer for r in rows]
+    assert again.variants[0].cache_hits == 2 and again.variants[0].cache_misses == 0
+
+
 def test_the_store_keeps_rows_and_a_stopped_run_resumes(corpus, settings):
     questions = parse_questions("q.jsonl", QUESTIONS)
     store = ExperimentStore(settings)

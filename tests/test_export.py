@@ -24,7 +24,8 @@ from playground.ingest.questions import QuestionSet, parse_questions
 from playground.models.fake import FakeLLM
 from playground.reporting import export
 from playground.reporting.bundle import NoCallLLM
-from playground.storage import cache
+from playground.storage.cached_models import CachedLLM
+from playground.storage.response_cache import ResponseCache
 from playground.storage.store import ExperimentStore
 from tests.test_app_pages import QUESTIONS
 
@@ -180,7 +181,7 @@ def test_a_retrieval_bundle_rebuilds_the_table_from_its_rows(
     pd.testing.assert_frame_equal(replay["summary"], export.run_to_frames(run)[0])
     pd.testing.assert_frame_equal(replay["answers"], export.run_to_frames(run)[1])
     assert [q.qid for q in replay["questions"].questions] == ["t1", "t2", "t3", "t4"]
-    fresh = cache.ResponseCache(_fresh(tmp_path))
+    fresh = ResponseCache(_fresh(tmp_path))
     assert fresh.stats()["llm"] == 8 and fresh.stats()["embedding"] > 0
 
 
@@ -206,13 +207,13 @@ def test_a_damaged_bundle_is_a_clear_error(
 
 
 def test_cache_entries_export_and_import_by_key(settings: Settings, tmp_path: Path) -> None:
-    responses = cache.ResponseCache(settings)
-    llm = cache.CachedLLM(FakeLLM(), responses, "fake:extractive")
+    responses = ResponseCache(settings)
+    llm = CachedLLM(FakeLLM(), responses, "fake:extractive")
     llm.chat([{"role": "user", "content": "Question: one?"}])
     llm.chat([{"role": "user", "content": "Question: two?"}])
     rows = responses.export_entries()
     assert len(rows) == 2 and len(responses.export_entries([rows[0]["key"]])) == 1
-    other = cache.ResponseCache(_fresh(tmp_path))
+    other = ResponseCache(_fresh(tmp_path))
     assert other.import_entries(rows[:1]) == 1 and other.get(rows[0]["key"]) == responses.get(rows[0]["key"])
     assert other.get(rows[1]["key"]) is None
 

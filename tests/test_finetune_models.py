@@ -26,7 +26,7 @@ from playground.ingest.questions import load_questions
 from playground.models import llms
 from playground.models.embedders import get_embedder
 from playground.models.local_models import CATALOGUE, model_path
-from playground.storage.cache import model_identity
+from playground.storage.keys import model_identity
 from tests.conftest import FAST_LOCAL_MODEL, FICTIONAL_DOCS, FICTIONAL_QUESTIONS
 
 

@@ -16,13 +16,9 @@ from hypothesis import strategies as st
 
 from playground.core.documents import FileError
 from playground.core.errors import InputError
-from playground.ingest.loaders import (
-    DEFAULT_MAX_BYTES,
-    SUPPORTED_SUFFIXES,
-    load_bytes,
-    load_folder,
-    load_uploads,
-)
+from playground.ingest.files import DEFAULT_MAX_BYTES
+from playground.ingest.formats import SUPPORTED_SUFFIXES
+from playground.ingest.loaders import load_bytes, load_folder, load_uploads
 
 # ----------------------------------------------------------------------------------------------------------
 # Builders for binary formats

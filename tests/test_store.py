@@ -16,7 +16,7 @@ from playground import __version__
 from playground.core.config import VariantConfig
 from playground.core.errors import InputError, PlaygroundError
 from playground.core.settings import Settings
-from playground.evaluation.runner import QuestionResult
+from playground.evaluation.results import QuestionResult
 from playground.ingest.question_rows import QuestionRow
 from playground.ingest.questions import Evidence
 from playground.storage import store as s
@@ -226,7 +226,7 @@ def _read_only_mounts() -> bool:
 READ_ONLY_CHECK = """
 import sys
 from pathlib import Path
-from playground.storage.cache import ResponseCache
+from playground.storage.response_cache import ResponseCache
 from playground.core.settings import Settings
 from playground.storage.sqlite_db import StorageError
 from playground.storage.store import ExperimentStore

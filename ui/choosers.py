@@ -13,7 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from playground.core.config import VariantConfig, dump_variant_set, load_variant_set, load_variant_set_text
-from playground.ingest.loaders import SUPPORTED_SUFFIXES, ZIP_SUFFIX, load_uploads
+from playground.ingest.files import ZIP_SUFFIX
+from playground.ingest.formats import SUPPORTED_SUFFIXES
+from playground.ingest.loaders import load_uploads
 from playground.ingest.questions import Question, QuestionSet, parse_questions
 from ui import resources, state, widgets
 

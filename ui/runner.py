@@ -13,7 +13,8 @@ import streamlit as st
 
 from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
-from playground.evaluation.runner import EvalRun, QuestionResult, RunOptions, VariantResult, run_evaluation
+from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
+from playground.evaluation.runner import RunOptions, run_evaluation
 from playground.ingest.questions import QuestionSet
 from playground.models.llms import LLM
 from playground.rag.pipeline import PipelineResult

@@ -19,7 +19,7 @@ import streamlit as st
 from playground.core.config import DEFAULT_LOCAL_MODEL, IndexConfig, VariantConfig
 from playground.core.documents import Corpus
 from playground.core.settings import Settings
-from playground.evaluation.runner import EvalRun
+from playground.evaluation.results import EvalRun
 from playground.ingest.questions import QuestionSet
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import streamlit as st
 
 from playground.core.documents import Corpus
 from playground.evaluation.metrics import contains_gold
-from playground.evaluation.runner import EvalRun, QuestionResult
+from playground.evaluation.results import EvalRun, QuestionResult
 from playground.ingest.questions import EvidenceLocator, Question, Span, holds
 from playground.rag.pipeline import PipelineResult
 from playground.reporting import charts, export

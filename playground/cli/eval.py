@@ -112,7 +112,7 @@ def threshold_failures(summary: list[dict[str, Any]], thresholds: dict[str, floa
 
 def baseline_regressions(run: Any, baseline: str) -> list[str]:
     """Print each variant's comparison with the baseline; returns the significantly worse ones."""
-    from playground.evaluation.runner import PRIMARY_METRIC
+    from playground.evaluation.scoring import PRIMARY_METRIC
     from playground.evaluation.stats import compare_variants
 
     by_name = {v.variant.name: v for v in run.variants}

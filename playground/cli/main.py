@@ -80,7 +80,8 @@ def _add_cache(sub: Any) -> None:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     from playground.core.settings import Settings
-    from playground.storage.cache import cache_path, cache_stats, clear_cache
+    from playground.storage.cache_admin import cache_stats, clear_cache
+    from playground.storage.cache_file import cache_path
 
     settings = Settings.from_env()
     if args.clear:

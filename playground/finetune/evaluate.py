@@ -13,7 +13,9 @@ from playground.core.config import IndexConfig, VariantConfig
 from playground.core.documents import Corpus
 from playground.core.settings import Settings
 from playground.evaluation import metrics as m
-from playground.evaluation.runner import EvalRun, retrieval_metrics, run_evaluation
+from playground.evaluation.results import EvalRun
+from playground.evaluation.runner import run_evaluation
+from playground.evaluation.scoring import retrieval_metrics
 from playground.finetune import registry
 from playground.finetune.data import TrainingItem, as_question_set
 from playground.ingest.questions import Evidence, EvidenceLocator

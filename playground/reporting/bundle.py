@@ -2,7 +2,7 @@
 another install replays with no API key and no model call.
 
 `make_bundle` writes `run.json` (the `EvalRun.to_dict()` shape), `variants.yaml`, `questions.jsonl` and
-`cache.jsonl` (rows of `cache.export_cache`: the answers' cached responses, and the embeddings of the run's
+`cache.jsonl` (rows of `export_cache`: the answers' cached responses, and the embeddings of the run's
 questions, chunks, answers and golds). `replay_bundle` imports the cache into a data folder, then:
 - a run without retrieval is re-run through the real pipeline with a model that refuses every call, so each
   answer must come from the imported cache (`misses` counts those that did not);
@@ -25,7 +25,8 @@ from typing import Any
 from playground.core.config import VariantConfig, load_variant_set_text
 from playground.core.errors import InputError, ModelError, PlaygroundError
 from playground.core.settings import Settings
-from playground.evaluation.runner import EvalRun, RunOptions, run_evaluation
+from playground.evaluation.results import EvalRun
+from playground.evaluation.runner import RunOptions, run_evaluation
 from playground.ingest.questions import QuestionSet, parse_questions
 from playground.models.llms import Completion, Message
 from playground.rag.prompts import build_prompt, format_context
@@ -37,7 +38,10 @@ from playground.reporting.run_data import (
     variant_config,
     variants_yaml,
 )
-from playground.storage import cache
+from playground.storage.cache_admin import export_cache, import_cache
+from playground.storage.embedding_cache import EmbeddingCache
+from playground.storage.keys import llm_cache_key, model_identity, text_hash
+from playground.storage.response_cache import ResponseCache
 
 BUNDLE_FILES = ("run.json", "variants.yaml", "questions.jsonl", "cache.jsonl")
 SEMANTIC_EMBEDDER = "local:all-minilm-l6-v2"  # what evaluation scores meaning similarity with
@@ -67,14 +71,14 @@ def answer_key(config: VariantConfig, row: Mapping[str, Any], identity: str) -> 
         return None
     repeat = int(row.get("repeat") or 0)
     seed = repeat if config.temperature > 0 else None  # as CachedLLM seeds each repeat
-    return cache.llm_cache_key(
+    return llm_cache_key(
         identity, candidates[0], config.temperature, config.max_tokens, None, seed, repeat
     )
 
 
 def _identity(config: VariantConfig, settings: Settings) -> str | None:
     try:
-        return cache.model_identity(config.model, settings)
+        return model_identity(config.model, settings)
     except PlaygroundError:  # a local model file that is not on this computer any more
         return None
 
@@ -133,12 +137,12 @@ def run_cache_export(run: Mapping[str, Any], settings: Settings) -> list[dict[st
     rebuilding their prompts from the rows.
     """
     keys = logged_keys(run) | {key for _, key in answer_keys(run, settings) if key}
-    embeddings = cache.EmbeddingCache(settings)
+    embeddings = EmbeddingCache(settings)
     try:
         identities = _embedder_identities(run, embeddings.identities())
     finally:
         embeddings.close()
-    return cache.export_cache(settings, keys, identities, {cache.text_hash(t) for t in _texts(run)})
+    return export_cache(settings, keys, identities, {text_hash(t) for t in _texts(run)})
 
 
 # --- writing and reading ------------------------------------------------------------------------------------
@@ -249,7 +253,7 @@ def _rerun(bundle: Bundle, settings: Settings) -> EvalRun:
 
 def _check_answers(run: Mapping[str, Any], settings: Settings) -> dict[str, int]:
     """How many bundled answers the imported cache holds with the same text, lacks, or cannot be looked up."""
-    responses = cache.ResponseCache(settings)
+    responses = ResponseCache(settings)
     counts = {"verified": 0, "missing": 0, "unverifiable": 0}
     try:
         for row, key in answer_keys(run, settings):
@@ -271,7 +275,7 @@ def _check_calls(run: Mapping[str, Any], settings: Settings) -> dict[str, int]:
     """How many logged calls (answers, technique calls, searches) the run made, and how many the imported
     cache lacks (a bundle made from a cache that was cleared in between)."""
     keys = logged_keys(run)
-    responses = cache.ResponseCache(settings)
+    responses = ResponseCache(settings)
     try:
         return {"calls": len(keys), "calls_missing": len(responses.missing(keys))}
     finally:
@@ -286,7 +290,7 @@ def replay_bundle(data: bytes, settings: Settings) -> dict[str, Any]:
     ("verified", "missing", "unverifiable"), the call check ("calls", "calls_missing") and "questions".
     """
     bundle = read_bundle(data)
-    imported = cache.import_cache(settings, bundle.cache_rows)
+    imported = import_cache(settings, bundle.cache_rows)
     mode, misses = ROWS, 0
     rebuilt = run_from_dict(bundle.run)
     if not any(v.use_retrieval for v in bundle.variants):

@@ -12,7 +12,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.evaluation.runner import EvalRun, QuestionResult
+from playground.evaluation.results import EvalRun, QuestionResult
 
 OUTCOMES = ("correct", "wrong", "no evidence retrieved", "error")
 OUTCOME_COLOURS = {

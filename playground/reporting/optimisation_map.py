@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from playground.core.config import VariantConfig
 
 if TYPE_CHECKING:
-    from playground.evaluation.runner import EvalRun
+    from playground.evaluation.results import EvalRun
 
 FINE_TUNED_MARKERS = ("ft:", "fine-tuned", "finetuned", "fine_tuned", "lora")
 QUADRANTS = {  # (context, behaviour) -> (name, one-line meaning)

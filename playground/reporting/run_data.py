@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from playground.core.config import VariantConfig, dump_variant_set, variant_from_dict
-from playground.evaluation.runner import EvalRun, QuestionResult, VariantResult
+from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 
 SUMMARY_LABELS = {
     "variant": "variant",
