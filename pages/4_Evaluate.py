@@ -6,7 +6,7 @@ import streamlit as st
 
 from playground.evaluation.results import EvalRun
 from playground.reporting import charts
-from ui import choosers, resources, runner, state, views, widgets
+from ui import choosers, question_table, resources, runner, state, views, widgets
 
 widgets.page_start(
     "Evaluate",
@@ -24,6 +24,16 @@ choosers.variants_table(chosen, "ev_variants")
 
 st.subheader("2 · Questions")
 questions = choosers.question_set_chooser("ev_questions")
+# The generator (issue 11 part 1, ui/question_generate.py) hands its sets to the table: question_table.GENERATED.
+with st.expander(
+    "Write, edit or review questions in a table",
+    expanded=questions is None,
+    key="ev_table_expander",
+    icon=":material/edit_note:",
+):
+    question_table.question_table(
+        "ev_table", state.corpus(), on_use=lambda: choosers.follow_current("ev_questions")
+    )
 if questions is None:
     st.info("Choose or upload a question set to continue.")
     st.stop()

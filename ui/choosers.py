@@ -17,7 +17,7 @@ from playground.ingest.files import ZIP_SUFFIX
 from playground.ingest.formats import SUPPORTED_SUFFIXES
 from playground.ingest.loaders import load_uploads
 from playground.ingest.questions import Question, QuestionSet, parse_questions
-from ui import resources, state, widgets
+from ui import question_sets, resources, state, widgets
 
 SESSION, LADDER, UPLOAD, CURRENT = "session", "ladder", "upload", "current"
 VARIANT_SOURCES = {
@@ -28,7 +28,9 @@ VARIANT_SOURCES = {
 
 
 def question_picker(key: str, questions: QuestionSet | None) -> tuple[str, Question | None]:
-    """A question from the current set (with its gold answer) or one the user types."""
+    """A question from the current set (with its gold answer) or one the user types; a saved set can be
+    switched to first."""
+    question_sets.lab_set_picker(key)
     modes = ["From the question set", "Type my own"] if questions else ["Type my own"]
     mode = st.radio(
         "Question",
@@ -171,6 +173,8 @@ def _question_sources() -> dict[str, str]:
     for name, sample in state.SAMPLES.items():
         if sample.questions.exists():
             options[f"sample:{name}"] = f"Sample questions: {sample.label.split(':')[0]}"
+    if question_sets.saved_sets():
+        options[question_sets.SAVED] = "A saved question set"
     options[UPLOAD] = "Upload a question file"
     return options
 
@@ -203,6 +207,10 @@ def question_set_chooser(key: str) -> QuestionSet | None:
     )
     if source.startswith("sample:") and source != current:
         resources.guarded("reading the sample questions", _use_sample_questions, source)
+    elif source == question_sets.SAVED:
+        question_sets.saved_set_picker(key)
+        if question_sets.saved_name(state.questions_source()) is None:
+            return None
     elif source == UPLOAD:
         upload = st.file_uploader(
             "Question file (JSONL or CSV)",
@@ -225,6 +233,12 @@ def question_set_chooser(key: str) -> QuestionSet | None:
         for warning in found.warnings[:5]:
             st.warning(f"{found.name}: {warning}")
     return found
+
+
+def follow_current(key: str) -> None:
+    """Show the session's question set as the chosen one (after the question table put a saved set in use).
+    Call it from a widget callback, before the chooser is drawn."""
+    st.session_state[f"{key}_source"] = CURRENT
 
 
 def mismatch_warning(uses_retrieval: bool) -> None:
