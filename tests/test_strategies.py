@@ -417,19 +417,27 @@ def real(tmp_path_factory):
     return run
 
 
+# The real model runs at temperature 0 from pinned model files, so it answers the same way every time: these tests
+# assert what it does (observed with local:qwen2.5-0.5b), not "a result or the fallback".
+
+
 @pytest.mark.slow
 def test_real_hyde(real):
     result = real(hyde=True)
     hyde = result.steps["hyde"]
-    assert (hyde["passage"] and len(hyde["passage"].split()) >= 4) or hyde["fallback"]
-    assert result.timings["hyde"] > 0 and result.retrieved
+    assert hyde["fallback"] is None, "the model wrote a usable passage"
+    assert "30 days" in hyde["passage"] and "return" in hyde["passage"]
+    assert result.timings["hyde"] > 0 and result.answer == "30 days"
+    assert result.retrieved[0].chunk.doc_id.endswith("returns-and-refunds.md")
 
 
 @pytest.mark.slow
 def test_real_query_expansion_and_hybrid(real):
     result = real(query_expansion=2, retriever="hybrid")
-    assert 1 <= result.steps["retrieval"]["queries"] <= 3 and result.retrieved
-    assert all(isinstance(q, str) and q for q in result.steps["expansions"])
+    # Asked for two rewrites, the 0.5B model gives one usable one: the question plus one rewrite are searched.
+    assert result.steps["expansion"]["got"] == 1 and len(result.steps["expansions"]) == 1
+    assert result.steps["retrieval"]["queries"] == 2 and "return" in result.steps["expansions"][0]
+    assert result.answer == "30 days"
 
 
 @pytest.mark.slow
@@ -445,14 +453,22 @@ def test_real_llm_rerank_reads_logits(real):
 def test_real_classification(real):
     result = real(classify=True)
     step = result.steps["classification"]
-    assert step["label"] and (set(step["categories"]) <= {"handbook", "policies", "products"})
-    assert step["fallback"] or step["categories"] or not step["needs_documents"] or step["note"]
+    assert step["available"] == ["handbook", "policies", "products"]
+    # The 0.5B model reads the label list but picks "all" for a returns question: the search is not narrowed,
+    # which is the safe reading of its answer (never a fallback, never "no documents needed").
+    assert (step["label"], step["categories"], step["fallback"], step["needs_documents"]) == (
+        "all",
+        [],
+        False,
+        True,
+    )
+    assert result.steps["retrieval"]["categories"] is None and result.answer == "30 days"
 
 
 @pytest.mark.slow
 def test_real_fact_check(real):
     result = real(fact_check=True)
     check = result.steps["fact_check"]
-    assert check["verdict"] in {"supported", "unsupported", "unclear"} and check["reason"]
-    replaced = check["verdict"] == "unsupported"
-    assert result.answer == ("not in the documents" if replaced else check["original_answer"])
+    # "30 days" is what the returns policy says, and the checker agrees: the answer is kept.
+    assert (check["verdict"], check["replaced"], check["original_answer"]) == ("supported", False, "30 days")
+    assert result.answer == "30 days" and check["reason"]
