@@ -9,7 +9,7 @@ from ui import optimisation_map, state, widgets
 
 widgets.page_start(
     "LLM playground",
-    "🧪",
+    "app.py",
     "Measure, on your own documents, which technique makes a language model answer better.",
     load_corpus=False,
 )
@@ -41,25 +41,25 @@ steps = [
     (
         "pages/1_Corpus.py",
         "1 · Pick a corpus",
-        "📚",
+        ":material/folder_open:",
         "Use a sample or upload your own files, and see how they are cut into chunks.",
     ),
     (
         "pages/2_Prompt_lab.py",
         "2 · Run the baseline",
-        "✍️",
+        ":material/edit_note:",
         "Ask the model with prompts only, and try a few prompt variants side by side.",
     ),
     (
         "pages/3_RAG_lab.py",
         "3 · Add retrieval",
-        "🔎",
+        ":material/manage_search:",
         "Let the model look things up in your documents and see which pieces it found.",
     ),
     (
         "pages/4_Evaluate.py",
         "4 · Compare",
-        "📊",
+        ":material/bar_chart:",
         "Score every variant on the whole question set, with charts.",
     ),
 ]
@@ -68,4 +68,4 @@ for page, label, icon, text in steps:
     with left:
         st.page_link(page, label=label, icon=icon)
     right.caption(text)
-st.page_link("pages/5_Settings.py", label="Settings: model, API key, caches", icon="⚙️")
+st.page_link("pages/5_Settings.py", label="Settings: model, API key, caches", icon=":material/settings:")

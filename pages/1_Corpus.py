@@ -11,7 +11,11 @@ from ui import choosers, editors, resources, state, widgets
 
 PREVIEW_LIMIT = 40
 
-widgets.page_start("Corpus", "📚", "The documents the model answers about: pick a sample or upload your own.")
+widgets.page_start(
+    "Corpus",
+    "pages/1_Corpus.py",
+    "The documents the model answers about: pick a sample or upload your own.",
+)
 
 # --- where the documents come from --------------------------------------------------------------------------
 choosers.corpus_chooser("corpus")

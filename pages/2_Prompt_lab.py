@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
+from playground.core.answers import NOT_FOUND
 from playground.core.config import FewShotExample, VariantConfig
 from playground.core.documents import Corpus
-from ui import choosers, lab, resources, runner, state, views, widgets
+from ui import choosers, lab, resources, runner, state, timing, views, widgets
 
 LAB = "prompt_lab"
 
 widgets.page_start(
     "Prompt lab",
-    "✍️",
+    "pages/2_Prompt_lab.py",
     "Same model, different instructions: compare prompt variants on one question, then on the whole question "
     "set. This is the 'prompt engineering' corner of the optimisation map.",
 )
 
 
 def starter_prompts() -> list[VariantConfig]:
-    """Four prompt-only variants that differ in one idea each."""
+    """Four prompt-only variants that differ in one idea each, written for any documents."""
     base = VariantConfig(name="plain", model=state.default_model(), index=state.index_config(), max_tokens=64)
     return [
         base,
@@ -27,11 +28,8 @@ def starter_prompts() -> list[VariantConfig]:
             update={
                 "name": "expert",
                 "system_prompt": (
-                    "You are the most experienced support agent of the organisation these questions are "
-                    "about. Answer "
-                    "with the fact asked for, in a few words, with no explanation. If you are not sure, "
-                    "reply exactly: "
-                    "not in the documents."
+                    "You are an expert on the subject of these questions. Answer with the fact asked for, "
+                    f"in a few words, with no explanation. If you are not sure, reply exactly: {NOT_FOUND}."
                 ),
             }
         ),
@@ -76,13 +74,20 @@ ask = st.button(
 )
 lab.columns(PROMPT_LAB, count, question, gold, state.corpus(), ask)
 variants = PROMPT_LAB.variants(count)
+if lab.mostly_not_found(PROMPT_LAB, variants, question):
+    st.info(
+        "The variants answer 'not in the documents': without retrieval a model knows only what it learned "
+        "in training, and your documents were not part of it. Let it look things up in them.",
+        icon=":material/lightbulb:",
+    )
+    st.page_link("pages/3_RAG_lab.py", label="Try retrieval in the RAG lab", icon=":material/manage_search:")
 
 st.divider()
 st.subheader("Run these variants on the question set")
 if questions is None:
     st.info(
-        "There is no question set yet. Pick a sample corpus on the Corpus page, or upload a question file "
-        "on the Evaluate page."
+        "There is no question set yet. Pick a sample corpus on the Corpus page, or upload, generate or type "
+        "a question set about your documents on the Evaluate page."
     )
     st.stop()
 st.caption(
@@ -90,6 +95,7 @@ st.caption(
     "become the ones the Evaluate page runs."
 )
 limit = choosers.limit_input("pl_limit", len(questions.questions), default=5)
+timing.show(variants, limit)
 if st.button(
     "Run these variants on the question set",
     key="pl_run",
@@ -104,5 +110,7 @@ if run is not None:
     views.run_header(run)
     views.summary_table(run)
     st.page_link(
-        "pages/4_Evaluate.py", label="See the charts and every answer on the Evaluate page", icon="📊"
+        "pages/4_Evaluate.py",
+        label="See the charts and every answer on the Evaluate page",
+        icon=":material/bar_chart:",
     )

@@ -11,7 +11,7 @@ LAB = "rag_lab"
 
 widgets.page_start(
     "RAG lab",
-    "🔎",
+    "pages/3_RAG_lab.py",
     "Let the model look things up: compare retrieval settings on one question and see which pieces of the "
     "documents each variant found, and whether they hold the evidence for the answer.",
 )
@@ -36,7 +36,7 @@ if corpus is None:
     st.stop()
 RAG_LAB = lab.Lab(LAB, "rag", "retrieval", starter_pipelines, lambda _: corpus, show_retrieval=True)
 st.caption(f"Corpus: {state.corpus_label()} · {len(corpus.documents)} documents")
-st.page_link("pages/1_Corpus.py", label="Change the corpus or its chunking", icon="📚")
+st.page_link("pages/1_Corpus.py", label="Change the corpus or its chunking", icon=":material/folder_open:")
 question, gold = choosers.question_picker("rag_question", resources.current_questions())
 
 count = st.slider(
@@ -67,4 +67,4 @@ keep = right.button(
 lab.columns(RAG_LAB, count, question, gold, corpus, ask)
 if keep:  # after the columns, so an edit made just before the click is kept too
     state.set_variants(RAG_LAB.variants(count))
-    st.toast("The Evaluate page will run these variants.")
+    st.toast("The Evaluate page will run these variants.", icon=":material/check_circle:")

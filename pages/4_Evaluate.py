@@ -6,11 +6,11 @@ import streamlit as st
 
 from playground.evaluation.results import EvalRun
 from playground.reporting import charts
-from ui import choosers, question_table, resources, runner, state, views, widgets
+from ui import choosers, question_table, resources, runner, state, timing, views, widgets
 
 widgets.page_start(
     "Evaluate",
-    "📊",
+    "pages/4_Evaluate.py",
     "Score every variant on the same questions. Charts fill in while the answers come in; Stop keeps what "
     "finished.",
 )
@@ -35,7 +35,8 @@ with st.expander(
         "ev_table", state.corpus(), on_use=lambda: choosers.follow_current("ev_questions")
     )
 if questions is None:
-    st.info("Choose or upload a question set to continue.")
+    st.info(choosers.no_questions_message(), icon=":material/quiz:")
+    st.button("Run", type="primary", key="ev_run", disabled=True, help="Choose a question set first.")
     st.stop()
 subset = questions.subset(choosers.limit_input("ev_limit", len(questions.questions), default=20))
 uses_retrieval = any(v.use_retrieval for v in chosen)
@@ -45,6 +46,7 @@ st.caption(
     f"{len(subset.questions) * len(chosen)} answers · corpus: {state.corpus_label()}"
 )
 choosers.mismatch_warning(uses_retrieval)
+timing.show(chosen, len(subset.questions), limit_key="ev_limit")
 
 st.subheader("3 · Run")
 run_col, stop_col = st.columns([1, 4])
@@ -87,5 +89,5 @@ views.downloads(last, "ev_dl")
 st.page_link(
     "pages/7_History.py",
     label="Every saved run: compare runs, see what to try next, share a replay bundle",
-    icon="🗂️",
+    icon=":material/history:",
 )

@@ -7,8 +7,15 @@ import os
 import streamlit as st
 
 from playground.core.errors import UnknownModelError
-from playground.models.llms import loaded_local_models, split_compatible
+from playground.models.llamacpp import loaded_local_models
 from playground.models.local_models import CATALOGUE, SETUP_COMMAND, model_path
+from playground.models.names import (
+    compatible_model_name,
+    local_model_name,
+    openai_model_name,
+    parse_model_name,
+    try_parse_model_name,
+)
 from playground.storage import cache_admin as cache
 from ui import resources, state, widgets
 
@@ -20,37 +27,46 @@ KINDS = {
     DEMO: "Demo mode: no model, copies the best-matching sentence (instant)",
 }
 
-widgets.page_start("Settings", "⚙️", "Which model answers by default, keys for hosted models, and caches.")
+widgets.page_start(
+    "Settings",
+    "pages/5_Settings.py",
+    "Which model answers by default, keys for hosted models, and caches.",
+)
 
 
 # --- default model ------------------------------------------------------------------------------------------
 def chosen_model(kind: str, current: str) -> str | None:
     """The model name the controls describe, or None while it is incomplete."""
-    provider, _, rest = current.partition(":")
+    parsed = try_parse_model_name(current)
+    provider = parsed.provider if parsed else None
     if kind == LOCAL:
-        names = list(CATALOGUE) + ([rest] if provider == LOCAL and rest not in CATALOGUE else [])
+        names = [str(local_model_name(n)) for n in CATALOGUE]
+        names += [current] if provider == LOCAL and current not in names else []
         pick = st.selectbox(
             "Local model",
             names,
-            index=names.index(rest) if provider == LOCAL and rest in names else 0,
+            index=names.index(current) if current in names else 0,
             key="set_local",
-            format_func=lambda n: widgets.model_label(f"local:{n}"),
+            format_func=widgets.model_label,
             help="Smaller models answer faster; larger ones answer better.",
         )
-        if not model_path(pick).exists():
+        picked = parse_model_name(pick)
+        if picked.is_catalogued and not model_path(picked.model).exists():
             st.warning(f"This model is not set up on this computer yet. Run the set-up: {SETUP_COMMAND}.")
-        return f"local:{pick}"
+        return pick
     if kind == OPENAI:
         name = st.text_input(
             "OpenAI model name",
-            value=rest if provider == OPENAI else "gpt-4o-mini",
+            value=parsed.model if parsed and provider == OPENAI else "gpt-4o-mini",
             key="set_openai",
             help="For example gpt-4o-mini. Needs an API key (below).",
         )
-        return f"openai:{name.strip()}" if name.strip() else None
+        return str(openai_model_name(name.strip())) if name.strip() else None
     if kind == COMPATIBLE:
         model, url = (
-            rest.partition("@")[::2] if provider == COMPATIBLE else ("llama3.2", "http://localhost:11434/v1")
+            (parsed.model, parsed.base_url or "")
+            if parsed and provider == COMPATIBLE
+            else ("llama3.2", "http://localhost:11434/v1")
         )
         url = st.text_input(
             "Server address (base URL)",
@@ -64,20 +80,19 @@ def chosen_model(kind: str, current: str) -> str | None:
             key="set_remote_model",
             help="The name the server knows the model by, e.g. llama3.2 for Ollama.",
         )
-        name = f"openai-compatible:{model.strip()}@{url.strip()}"
         try:
-            split_compatible(name.partition(":")[2])
+            return str(compatible_model_name(model.strip(), url.strip()))
         except UnknownModelError:
             st.error("Give a model name and an address that starts with http:// or https://.")
             return None
-        return name
     return "fake:extractive"
 
 
 st.subheader("Default model")
 current = state.default_model()
 kinds = list(KINDS)
-provider = current.partition(":")[0]
+current_name = try_parse_model_name(current)
+provider = current_name.provider if current_name else LOCAL
 kind = st.radio(
     "Where answers come from",
     kinds,

@@ -9,7 +9,7 @@ from ui import finetune_data, finetune_eval, finetune_train, resources, state, w
 
 widgets.page_start(
     "Fine-tune",
-    "🎛️",
+    "pages/6_Fine_tune.py",
     "Change how a model behaves by training it on examples: the embedder (for better retrieval) or the LLM "
     "itself. Then check, on questions it never saw, whether it got better.",
 )
@@ -18,7 +18,7 @@ st.info(
     "often enough. Set a baseline on the Evaluate page, so you can tell whether training helped. Fine-tuning "
     "changes behaviour and style more reliably than it adds knowledge. Quality beats quantity: 50-100 clean, "
     "checked examples do more than thousands of noisy ones.",
-    icon="💡",
+    icon=":material/lightbulb:",
 )
 
 corpus = resources.current_corpus()
@@ -48,6 +48,7 @@ st.subheader("4 · Evaluate on the held-out questions")
 finetune_eval.evaluate_step(kind, corpus)
 st.caption(
     "Fine-tuned LLMs appear in every model choice; fine-tuned embedders are used by typing their `st:` name "
-    f"in a variant's Embedder field, or with the button above. Current embedder: "
+    "in a variant's Embedder field, or with 'Use this embedder in new variants' once its retrieval is "
+    f"compared in this step. Current embedder: "
     f"{widgets.plain(state.index_config().embedder)}"
 )

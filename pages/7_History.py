@@ -11,7 +11,7 @@ from ui import history, resources, state, views, widgets
 
 widgets.page_start(
     "History",
-    "🗂️",
+    "pages/7_History.py",
     "Every evaluation is saved as it runs. Open a past run with all its charts, compare any two runs or "
     "variants with statistics, see what to try next, and export or share a run.",
     load_corpus=False,

@@ -7,6 +7,7 @@ local model.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -98,6 +99,11 @@ def texts(at: AppTest) -> str:
     for kind in ("text", "caption", "markdown", "code", "success", "info", "warning", "error", "metric"):
         parts.extend(str(getattr(e, "value", "")) for e in at.get(kind))
     return "\n".join(parts)
+
+
+def answers_table(at: AppTest):
+    """The results table of answer metrics (the summary is split into answers, retrieval, time and cost)."""
+    return next(d.value for d in at.dataframe if "answers" in d.value.columns)
 
 
 def ok(at: AppTest) -> AppTest:
@@ -192,7 +198,7 @@ def test_prompt_lab_runs_the_variants_on_the_question_set(make_app: MakeApp) -> 
     at = make_app("pages/2_Prompt_lab.py")
     at.number_input(key="pl_limit").set_value(2)
     ok(at.button(key="pl_run").click().run())
-    table = at.dataframe[-1].value
+    table = answers_table(at)
     assert list(table["variant"]) == ["plain", "expert", "step by step"]
     assert set(table["answers"]) == {2.0}
     assert [v.name for v in at.session_state[state.VARIANTS]] == ["plain", "expert", "step by step"]
@@ -216,10 +222,10 @@ def test_a_missing_or_corrupt_local_model_file_names_the_setup_command(
     make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The app on a machine where set-up did not finish: the model file is missing, then damaged."""
-    from playground.models import llms
+    from playground.models import llamacpp
 
     monkeypatch.setenv("PLAYGROUND_MODELS_DIR", str(tmp_path))
-    monkeypatch.setattr(llms, "_LOCAL_MODELS", {})
+    monkeypatch.setattr(llamacpp, "_LOCAL_MODELS", {})
     at = make_app("pages/2_Prompt_lab.py", model="local:qwen2.5-0.5b")
     ok(at.button(key="pl_ask").click().run())
     assert any("make run" in e.value for e in at.error), [e.value for e in at.error]
@@ -238,10 +244,10 @@ def test_rag_lab_shows_retrieved_chunks_and_the_gold_evidence(make_app: MakeApp)
     assert [t.value for t in at.toggle if t.key.endswith("_rag")] == [False, True]
     ok(at.button(key="rag_ask").click().run())
     shown = texts(at)
-    assert "#1 · score" in shown and "★ holds the gold evidence" in shown
+    assert "#1 · search score" in shown and "holds the gold evidence" in shown
     assert "The gold evidence is in retrieved chunk #1" in shown
     assert any("within 30 days of delivery" in c.value for c in at.code)  # chunk text rendered as text
-    assert "✓ contains the gold answer" in shown  # the retrieval variant answers from the evidence
+    assert ":material/check: contains the gold answer" in shown  # the retrieval variant used the evidence
     ok(at.toggle(key="rag0_rag").set_value(True).run())  # settings changed: the old answer is not shown
     assert "Press 'Ask every variant'" in texts(at)
 
@@ -271,7 +277,7 @@ def test_rag_lab_answers_with_the_real_local_model(make_app: MakeApp) -> None:
     ok(at.button(key="rag_ask").click().run(timeout=300))
     assert not at.error, [e.value for e in at.error]
     shown = texts(at)
-    assert "★ holds the gold evidence" in shown and "prompt tokens" in shown
+    assert "holds the gold evidence" in shown and "prompt tokens" in shown
     lines = [t.value for t in at.text]
     answer = lines[lines.index("Gold answer: 30 days") + 1]  # the answer follows the question's gold
     assert "30" in answer
@@ -285,15 +291,20 @@ def test_evaluate_runs_and_shows_charts_matrix_and_downloads(make_app: MakeApp) 
     assert at.multiselect[0].value == ["baseline", "rag"]
     at.number_input(key="ev_limit").set_value(3)
     ok(at.button(key="ev_run").click().run())
-    summary = at.dataframe[1].value
+    summary = answers_table(at)
     assert list(summary["variant"]) == ["baseline", "rag"] and set(summary["answers"]) == {3.0}
     assert summary.set_index("variant").loc["rag", "accuracy (contains gold)"] > 0
     specs = [c.proto.spec for c in at.get("plotly_chart")]
-    assert any("Accuracy" in s for s in specs) and any("no evidence retrieved" in s for s in specs)
+    assert any("Answers: contains the gold answer" in s for s in specs)
+    assert any("no evidence retrieved" in s for s in specs)
+    ok(at.radio(key="ev_metric").set_value("token_f1").run())  # the reader picks the metric that fits
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("Answers: word overlap (token F1)" in s for s in specs)
+    assert "partial credit for the words the answer shares with the gold" in texts(at)
     ok(at.selectbox(key="ev_cell_q").set_value("t1").run())
     ok(at.selectbox(key="ev_cell_v").set_value("rag").run())
     shown = texts(at)
-    assert "Gold answer: 30 days" in shown and "★ holds the gold evidence" in shown
+    assert "Gold answer: 30 days" in shown and "holds the gold evidence" in shown
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Summary (CSV)", "Every answer (CSV)", "Everything (JSON)"} <= labels
     ok(at.switch_page("app.py").run())
@@ -436,3 +447,95 @@ def test_loaded_models_are_frozen_out_of_the_garbage_collector_until_the_caches_
     ok(at.switch_page("pages/5_Settings.py").run())
     ok(at.button(key="set_clear").click().run())
     assert gc.get_freeze_count() == 0
+
+
+# --- A newcomer with their own documents (issue 15) ---------------------------------------------------------
+
+EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
+
+
+def sidebar_status(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.sidebar.caption).replace("\\", "")
+
+
+def test_no_emoji_is_used_anywhere_in_the_app() -> None:
+    """Emoji render as empty boxes where no emoji font is installed; Material icons need no font."""
+    files = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
+    found = {f.name: EMOJI.findall(f.read_text()) for f in files}
+    assert not {name: chars for name, chars in found.items() if chars}
+
+
+def test_the_sidebar_lists_home_first_and_follows_each_change_at_once(make_app: MakeApp) -> None:
+    at = make_app("pages/5_Settings.py", model="local:qwen2.5-1.5b")
+    links = [(e.proto.page, e.proto.label) for e in at.sidebar.get("page_link")]
+    assert links[0][1] == "Home" and len(links) == 8
+    assert all(e.proto.icon.startswith(":material/") for e in at.sidebar.get("page_link"))
+    assert "Qwen2.5-Coder 1.5B" in sidebar_status(at)
+    ok(at.selectbox(key="set_local").set_value("local:qwen2.5-0.5b").run())
+    assert "Qwen2.5-Coder 0.5B" in sidebar_status(at), "the sidebar names the model chosen by this very click"
+    ok(at.switch_page("pages/1_Corpus.py").run())
+    ok(at.radio(key="corpus_source_pick").set_value("sample:fictional").run())
+    assert "Tansywick" in sidebar_status(at) and "Sample questions" in sidebar_status(at)
+    ok(at.radio(key="corpus_source_pick").set_value("upload").run())
+    files = [("notes.txt", b"The observatory records the comet every night in March.", "text/plain")]
+    ok(at.file_uploader(key="corpus_files").set_value(files).run())
+    status = sidebar_status(at)
+    assert "Your upload (1 file)" in status and "no question set yet" in status
+
+
+def test_evaluate_preselects_no_sample_questions_for_an_upload(make_app: MakeApp) -> None:
+    at = make_app("pages/4_Evaluate.py", corpus=None)
+    assert at.radio(key="ev_questions_source").value == "sample:fictional"  # the sample's own questions
+    ok(at.switch_page("pages/1_Corpus.py").run())
+    ok(at.radio(key="corpus_source_pick").set_value("upload").run())
+    files = [("notes.txt", b"The observatory records the comet every night in March.", "text/plain")]
+    ok(at.file_uploader(key="corpus_files").set_value(files).run())
+    ok(at.switch_page("pages/4_Evaluate.py").run())
+    assert at.radio(key="ev_questions_source").value is None
+    assert at.button(key="ev_run").disabled
+    assert any("Your documents need questions about them" in i.value for i in at.info)
+    assert at.session_state[state.QUESTIONS] is None
+
+
+def test_the_estimate_is_shown_before_asking_and_offers_a_shorter_run(make_app: MakeApp) -> None:
+    at = make_app("pages/3_RAG_lab.py", model="local:qwen2.5-1.5b")
+    ok(at.checkbox(key="rag1_rerank").check().run())
+    estimates = [c.value for c in at.caption if c.value.startswith("Estimated time:")]
+    assert len(estimates) == 2, "each column says how long its answer takes, before Ask"
+    assert "re-ranking asks the model about each of the 20 candidates" in estimates[1]
+    ok(at.button(key="rag_keep").click().run())  # the re-ranked variant goes to the Evaluate page
+    ok(at.switch_page("pages/4_Evaluate.py").run())
+    assert "Estimated time:" in texts(at) and "a first guess" in texts(at)
+    assert at.button(key="ev_limit_fast").label.startswith("Answer with the faster model")
+    fewer = at.button(key="ev_limit_fewer")
+    assert fewer.label.startswith("Use only the first")
+    ok(fewer.click().run())
+    assert at.number_input(key="ev_limit").value < 4
+    ok(at.number_input(key="ev_limit").set_value(4).run())
+    ok(at.button(key="ev_limit_fast").click().run())
+    assert at.session_state[state.DEFAULT_MODEL] == "local:qwen2.5-0.5b"
+    assert "Qwen2.5-Coder 0.5B" in sidebar_status(at)
+
+
+def test_rerank_scores_are_said_to_be_on_another_scale(make_app: MakeApp) -> None:
+    at = make_app("pages/3_RAG_lab.py")
+    ok(at.checkbox(key="rag1_rerank").check().run())
+    ok(at.button(key="rag_ask").click().run())
+    shown = texts(at)
+    assert "relevance (re-ranker)" in shown and "different scales" in shown
+
+
+def test_the_prompt_lab_points_to_retrieval_when_prompts_cannot_know_the_documents(
+    make_app: MakeApp,
+) -> None:
+    at = make_app("pages/2_Prompt_lab.py")
+    assert not any(
+        "organisation" in (v.system_prompt or "") for v in at.session_state["lab:prompt_lab:variants"]
+    )
+    at.radio(key="pl_question_mode").set_value("Type my own").run()
+    at.text_input(key="pl_question_text").input("Which comet does the observatory record?").run()
+    ok(at.button(key="pl_ask").click().run())
+    assert any("Let it look things up" in i.value for i in at.info), [t.value for t in at.text]
+    assert "pages/3_RAG_lab.py" in [e.proto.page for e in at.main.get("page_link")][-1] or any(
+        "RAG_lab" in e.proto.page for e in at.main.get("page_link")
+    )

@@ -74,6 +74,14 @@ def test_the_page_walks_through_the_four_steps_with_the_advice(page: AppTest) ->
     )
 
 
+def test_each_kind_has_its_own_model_name_and_no_step_count_before_there_is_data(page: AppTest) -> None:
+    assert page.text_input(key="ft_name_embeddings").value == "minilm-finetuned"
+    assert "No training data yet" in texts(page) and "0 pairs" not in texts(page)
+    ok(page.radio(key="ft_kind").set_value("lora").run())
+    assert page.text_input(key="ft_name_lora").value == "qwen-lora"
+    assert "0 items" not in texts(page) and "the button above" not in texts(page)
+
+
 def test_random_split_from_the_question_set_then_a_background_job(page: AppTest, settings: Settings) -> None:
     page.checkbox(key="ft_gen_on").uncheck()
     page.radio(key="ft_heldout").set_value("random")

@@ -43,7 +43,7 @@ def question_picker(key: str, questions: QuestionSet | None) -> tuple[str, Quest
         text = st.text_input(
             "Your question",
             key=f"{key}_text",
-            placeholder="e.g. How long do I have to return a product?",
+            placeholder="e.g. What do the documents say about …?",
             help="Any question about the documents.",
         )
         return text, None
@@ -192,19 +192,43 @@ def _use_sample_questions(source: str) -> None:
         state.set_questions(found, f"Sample questions for {state.SAMPLES[name].label.split(':')[0]}", source)
 
 
+def _preselected(options: dict[str, str]) -> int | None:
+    """The current set, else the sample's own questions for a sample corpus; nothing for the user's own files
+    (a sample's questions are about other documents, so pre-selecting them invites a meaningless score)."""
+    corpus = state.corpus_source() or ""
+    if not corpus.startswith("sample:"):
+        return list(options).index(CURRENT) if CURRENT in options else None
+    for choice in (CURRENT, state.questions_source() or "", corpus):
+        if choice in options:
+            return list(options).index(choice)
+    return None
+
+
+def no_questions_message() -> str:
+    """What to do when no question set is chosen yet, said for the corpus in use."""
+    if (state.corpus_source() or "").startswith("sample:"):
+        return "Choose a question set above to score the variants."
+    return (
+        "Your documents need questions about them before anything can be scored: the sample question sets "
+        "are about other documents. Upload a question file above, or generate or type a question set about "
+        "your documents; then Run becomes available."
+    )
+
+
 def question_set_chooser(key: str) -> QuestionSet | None:
     """A sample question set, the current one, or an uploaded JSONL/CSV file; it becomes the session's set."""
     options = _question_sources()
     current = state.questions_source() or ""
-    selected = CURRENT if CURRENT in options else current
     source = st.radio(
         "Question set",
         list(options),
         key=f"{key}_source",
         format_func=options.get,
-        index=list(options).index(selected) if selected in options else 0,
+        index=_preselected(options),
         help="Each question has a gold (expected) answer, and often the quote that proves it.",
     )
+    if source is None:
+        return None
     if source.startswith("sample:") and source != current:
         resources.guarded("reading the sample questions", _use_sample_questions, source)
     elif source == question_sets.SAVED:

@@ -175,12 +175,12 @@ def show_split(split: Split, report: BuildReport | None) -> None:
     tabs[0].dataframe(_frame(split.train), hide_index=True, width="stretch")
     tabs[1].dataframe(_frame(split.heldout), hide_index=True, width="stretch")
     tabs[2].dataframe(
-        pd.DataFrame([{"question": i.question, "why": why} for i, why in split.dropped]),
+        pd.DataFrame([{"why": why, "question": i.question} for i, why in split.dropped]),
         hide_index=True,
         width="stretch",
     )
-    rejected = [
-        {"question": r.question, "answer": r.answer, "why": r.reason}
+    rejected = [  # "why" first: after a long answer it sat off the right edge
+        {"why": r.reason, "question": r.question, "answer": r.answer}
         for r in (report.rejected if report else [])
     ]
     tabs[3].dataframe(pd.DataFrame(rejected), hide_index=True, width="stretch")

@@ -25,7 +25,14 @@ TARGETS = {
     "lora": "The local LLM (LoRA on Qwen2.5 0.5B)",
     "openai": "An OpenAI model (needs a key)",
 }
-ICONS = {"queued": "⏳", "running": "🏃", "succeeded": "✅", "failed": "❌", "stopped": "⏹️", "diverged": "📈"}
+ICONS = {
+    "queued": ":material/schedule:",
+    "running": ":material/directions_run:",
+    "succeeded": ":material/check_circle:",
+    "failed": ":material/cancel:",
+    "stopped": ":material/stop_circle:",
+    "diverged": ":material/trending_up:",
+}
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,11 @@ class Plan:
     base: str = ""
 
 
-def _name(default: str) -> str:
+def _name(default: str, kind: str) -> str:
     return st.text_input(
         "Name of the fine-tuned model",
         default,
-        key="ft_name",
+        key=f"ft_name_{kind}",  # one per kind: a shared key kept the embedder's name after choosing LoRA
         max_chars=64,
         help="Letters, digits, '.', '_' and '-'. Training again under the same name replaces "
         "that model only once the new one is complete.",
@@ -163,21 +170,29 @@ def _openai_hyper() -> tuple[str, OpenAIHyper]:
 def hyper_step(kind: str, split: Split | None) -> Plan | None:
     n = len(split.train) if split else 0
     if kind == "embeddings":
-        plan = Plan(kind, _name("minilm-finetuned"), _embed_hyper(), BASE_EMBEDDER)
+        plan = Plan(kind, _name("minilm-finetuned", kind), _embed_hyper(), BASE_EMBEDDER)
         steps = plan.hyper.epochs * max(1, -(-n // plan.hyper.batch_size))
-        st.caption(
-            f"{n} pairs → {steps} steps; on 2 CPU cores expect roughly 1-5 pairs per second per epoch."
+        _size_caption(
+            n, f"{n} pairs, {steps} steps; on 2 CPU cores expect roughly 1-5 pairs per second per epoch."
         )
     elif kind == "lora":
-        plan = Plan(kind, _name("qwen-lora"), _lora_hyper(), BASE_MODEL)
-        st.caption(
-            f"{n} items → {plan.hyper.steps(max(n, 1))} steps; on 2 CPU cores a step of 4 items takes "
-            "about 10-20 s, plus ~1 min the first time to prepare the model."
+        plan = Plan(kind, _name("qwen-lora", kind), _lora_hyper(), BASE_MODEL)
+        _size_caption(
+            n,
+            f"{n} items, {plan.hyper.steps(n)} steps; on 2 CPU cores a step of 4 items takes about 10-20 s, "
+            "plus about a minute the first time to prepare the model.",
         )
     else:
         base, hyper = _openai_hyper()
-        plan = Plan(kind, _name("openai-finetuned"), hyper, base)
+        plan = Plan(kind, _name("openai-finetuned", kind), hyper, base)
     return plan
+
+
+def _size_caption(n: int, text: str) -> None:
+    """How long training takes, once there is data to count; before that, where the data comes from."""
+    st.caption(
+        text if n else "No training data yet: build it in step 1, then the number of steps shows here."
+    )
 
 
 # --- step 3: the job ----------------------------------------------------------------------------------------

@@ -97,11 +97,11 @@ def comparison_view(c: stats.Comparison) -> None:
     """The verdict in a plain sentence, then wins / losses / ties, the difference with its interval, p."""
     message = widgets.plain(c.verdict)
     if c.significant and c.diff > 0:
-        st.success(message, icon="✅")
+        st.success(message, icon=":material/check_circle:")
     elif c.significant:
-        st.warning(message, icon="⚠️")
+        st.warning(message, icon=":material/warning:")
     else:
-        st.info(message, icon="➖")
+        st.info(message, icon=":material/remove:")
     cols = st.columns(4)
     cols[0].metric("B better", c.wins, help="Questions where B scored higher than A.")
     cols[1].metric("A better", c.losses, help="Questions where A scored higher than B.")
@@ -310,7 +310,7 @@ def replay_view(settings: Settings, key: str) -> None:
         return
     state.set_lab_value(memo, replay)
     answers = replay["verified"] if replay["mode"] == "rows" else len(replay["answers"])
-    st.success(REPLAY_MODES[replay["mode"]].format(n=answers), icon="✅")
+    st.success(REPLAY_MODES[replay["mode"]].format(n=answers), icon=":material/check_circle:")
     if replay.get("calls_missing"):
         st.warning(
             f"{replay['calls_missing']} of the run's {replay['calls']} model calls and searches are not in the "

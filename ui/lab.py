@@ -17,10 +17,11 @@ from typing import Literal
 
 import streamlit as st
 
+from playground.core.answers import NOT_FOUND
 from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
 from playground.ingest.questions import Question
-from ui import editors, runner, state, views, widgets
+from ui import editors, runner, state, timing, views, widgets
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def _variant_column(
     edited = editors.variant_editor(f"{lab.key}{i}", variants[i], focus=lab.focus)
     variants = state.unique_names([*variants[:i], edited, *variants[i + 1 :]])
     state.set_lab_variants(lab.name, variants)
+    timing.column_estimate(variants[i])
     if i in pending:
         pending.discard(i)
         lab.answers()[i] = runner.answer_with(variants[i], question, lab.corpus_for(variants[i]))
@@ -94,3 +96,19 @@ def _answer(
         st.caption("Press 'Ask every variant' to see this variant's answer.")
     elif found.result is not None:
         views.answer_card(found.result, gold, corpus, variant.use_retrieval)
+
+
+def mostly_not_found(lab: Lab, variants: list[VariantConfig], question: str) -> bool:
+    """Whether at least half the prompt-only variants that answered this question said "not in the documents"
+    (what a model without retrieval says about documents it never saw)."""
+    found = [
+        a.result.answer
+        for i, a in lab.answers().items()
+        if i < len(variants)
+        and not variants[i].use_retrieval
+        and a.result is not None
+        and a.question == question
+        and a.variant_key == variants[i].key()
+    ]
+    said = sum(NOT_FOUND in " ".join(answer.lower().split()) for answer in found)
+    return bool(found) and 2 * said >= len(found)

@@ -27,8 +27,10 @@ from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import QuestionSet, load_questions
-from playground.models.embedders import Embedder, get_embedder
-from playground.models.llms import LLM, get_llm, unload_local_models
+from playground.models.embedders import Embedder
+from playground.models.llamacpp import unload_local_models
+from playground.models.llms import LLM
+from playground.models.registry import get_embedder, get_llm
 from playground.rag.pipeline import Pipeline, build_pipeline
 from playground.retrieval.index import (
     Progress,
@@ -65,13 +67,13 @@ def guarded(what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     try:
         return fn(*args, **kwargs)
     except PlaygroundError as err:
-        st.error(str(err), icon="⚠️")
+        st.error(str(err), icon=":material/error:")
     except Exception:
         log.exception("unexpected error while %s", what)
         st.error(
             f"Something unexpected went wrong while {what}. Try again; if it keeps happening, clear the "
             "caches on the Settings page or restart the app. The details are in the server log.",
-            icon="⚠️",
+            icon=":material/error:",
         )
     return None
 

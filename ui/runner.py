@@ -19,7 +19,7 @@ from playground.ingest.questions import QuestionSet
 from playground.models.llms import LLM
 from playground.rag.pipeline import PipelineResult
 from playground.storage.store import ExperimentStore
-from ui import resources, state
+from ui import resources, state, timing
 
 Refresh = Callable[[EvalRun, int, int], None]
 
@@ -52,6 +52,7 @@ def answer_with(variant: VariantConfig, question: str, corpus: Corpus | None) ->
 
     result = resources.guarded(f"answering with '{variant.name}'", run)
     bar.empty()
+    timing.record(variant.model, result)
     return Answer(variant.key(), question, result)
 
 

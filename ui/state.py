@@ -12,15 +12,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
 from playground.core.config import DEFAULT_LOCAL_MODEL, IndexConfig, VariantConfig
-from playground.core.documents import Corpus
 from playground.core.settings import Settings
-from playground.evaluation.results import EvalRun
-from playground.ingest.questions import QuestionSet
+
+if TYPE_CHECKING:  # types only: importing the runner would load numpy and more on the Home page's first paint
+    from playground.core.documents import Corpus
+    from playground.evaluation.results import EvalRun
+    from playground.ingest.questions import QuestionSet
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_corpus"
@@ -35,6 +37,7 @@ LIVE_RUN, RUN_IN_PROGRESS = "live_run", "run_in_progress"
 API_KEY = "api_key"
 DEFAULT_MODEL = "default_model"
 MODEL_ENV = "PLAYGROUND_MODEL"
+STATUS_LISTENER = "status_listener"
 
 T = TypeVar("T")
 
@@ -75,6 +78,17 @@ def _get(key: str, default: Callable[[], T]) -> T:
     return st.session_state[key]
 
 
+def on_status_change(redraw: Callable[[], None]) -> None:
+    """Call `redraw` whenever the corpus, question set or default model changes during this run."""
+    st.session_state[STATUS_LISTENER] = redraw
+
+
+def _status_changed() -> None:
+    redraw = st.session_state.get(STATUS_LISTENER)
+    if redraw is not None:
+        redraw()
+
+
 # --- model and settings -------------------------------------------------------------------------------------
 
 
@@ -91,6 +105,7 @@ def set_default_model(name: str) -> None:
     variants()  # created with the old default first, so that they follow it
     st.session_state[DEFAULT_MODEL] = name
     _update_all_variants("model", old, name)
+    _status_changed()
 
 
 def typed_api_key() -> str:
@@ -127,6 +142,7 @@ def set_corpus(value: Corpus, label: str, source: str) -> None:
     st.session_state[CORPUS] = value
     st.session_state[CORPUS_LABEL] = label
     st.session_state[CORPUS_SOURCE] = source
+    _status_changed()
 
 
 def index_config() -> IndexConfig:
@@ -169,6 +185,7 @@ def set_questions(value: QuestionSet | None, label: str = "", source: str = "") 
     st.session_state[QUESTIONS] = value
     st.session_state[QUESTIONS_LABEL] = label
     st.session_state[QUESTIONS_SOURCE] = source
+    _status_changed()
 
 
 # --- variants -----------------------------------------------------------------------------------------------

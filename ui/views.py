@@ -20,17 +20,31 @@ from playground.ingest.questions import EvidenceLocator, Question, Span, holds
 from playground.rag.pipeline import PipelineResult
 from playground.reporting import charts, export
 from playground.reporting.run_data import SUMMARY_LABELS
-from ui import widgets
+from ui import metric_choice, widgets
 
 SUMMARY_COLUMNS = SUMMARY_LABELS  # the same readable names as the exported tables
 
 
+RERANK_SCALE_NOTE = (
+    "Re-ranked: each score is the model's judgement of how likely the piece helps answer (0 to 1), not the "
+    "search's similarity score. The two are on different scales: compare scores within one column only."
+)
+
+
 def _chunk_box(
-    position: int, score: float, source: str, text: str, holds_evidence: bool | None, note: str = ""
+    position: int,
+    score: float,
+    source: str,
+    text: str,
+    holds_evidence: bool | None,
+    note: str = "",
+    reranked: bool = False,
 ) -> None:
     with st.container(border=True):
-        marker = "  ★ holds the gold evidence" if holds_evidence else ""
-        st.text(f"#{position} · score {score:.3f} · {source}{note}{marker}")
+        kind = "relevance (re-ranker)" if reranked else "search score"
+        st.text(f"#{position} · {kind} {score:.3f} · {source}{note}")
+        if holds_evidence:
+            st.markdown(":green[:material/star: holds the gold evidence]")
         st.code(text, language=None, wrap_lines=True)
 
 
@@ -38,6 +52,14 @@ def _rerank_notes(steps: dict[str, Any], chunk_ids: Sequence[str]) -> list[str]:
     """ " · was #7 before re-ranking" for each chunk, when the model re-ranked them."""
     before = list((steps.get("rerank") or {}).get("before") or [])
     return [f" · was #{before.index(c) + 1} before re-ranking" if c in before else "" for c in chunk_ids]
+
+
+def _reranked(steps: dict[str, Any]) -> bool:
+    """Whether the model re-ranked the chunks; if so, say that their scores are on another scale."""
+    if not steps.get("rerank"):
+        return False
+    st.caption(RERANK_SCALE_NOTE)
+    return True
 
 
 def steps_view(steps: dict[str, Any]) -> None:
@@ -97,9 +119,9 @@ def answer_card(
     st.text(result.answer or "(empty answer)")
     if gold is not None:
         if contains_gold(result.answer, gold.answers) >= 1.0:
-            st.markdown(":green[✓ contains the gold answer]")
+            st.markdown(":green[:material/check: contains the gold answer]")
         else:
-            st.markdown(":orange[✗ does not contain the gold answer]")
+            st.markdown(":orange[:material/close: does not contain the gold answer]")
     st.caption(
         f"{result.latency_s:.2f} s · {result.prompt_tokens} prompt tokens + "
         f"{result.completion_tokens} answer tokens"
@@ -114,12 +136,13 @@ def answer_card(
         notes = _rerank_notes(result.steps, [h.chunk.chunk_id for h in result.retrieved])
         st.caption(f"Retrieved {len(result.retrieved)} chunks")
         _evidence_summary(flags, None if located is None else any(located))
+        reranked = _reranked(result.steps)
         for position, (hit, flag, note) in enumerate(
             zip(result.retrieved, flags, notes, strict=True), start=1
         ):
             page = f" (page {hit.chunk.page})" if hit.chunk.page else ""
             source = f"{hit.chunk.source}{page}"
-            _chunk_box(position, hit.score, source, hit.chunk.text, flag if located else None, note)
+            _chunk_box(position, hit.score, source, hit.chunk.text, flag if located else None, note, reranked)
     elif retrieval:
         st.caption("Nothing was retrieved.")
     with st.expander("Exact prompt sent"):
@@ -171,24 +194,70 @@ def run_header(run: EvalRun) -> None:
         )
 
 
+# The results in three narrow tables rather than one of twenty columns: a wide table hid every column past
+# "token F1" off the right edge, where a reader never thought to scroll.
+SUMMARY_GROUPS = (
+    (
+        "Answers",
+        (
+            "variant",
+            "model",
+            "n",
+            "errors",
+            "contains",
+            "interval",
+            "exact_match",
+            "token_f1",
+            "semantic_sim",
+        ),
+    ),
+    ("Retrieval", ("variant", "hit@k", "recall@k", "mrr", "ndcg@k", "context_precision", "context_recall")),
+    ("Time and cost", ("variant", "latency_s", "prompt_tokens", "completion_tokens", "cost_usd")),
+)
+INTERVAL = "accuracy 95% interval"
+_PERCENT = st.column_config.NumberColumn(format="percent")
+
+
+def _interval(row: pd.Series) -> str:
+    low, high = row.get("contains_ci_low"), row.get("contains_ci_high")
+    return "" if pd.isna(low) or pd.isna(high) else f"{low:.0%} to {high:.0%}"
+
+
+def _group_frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    present = [c for c in columns if c in frame.columns and (c == "variant" or frame[c].notna().any())]
+    labels = SUMMARY_COLUMNS | {"interval": INTERVAL}
+    return frame[present].rename(columns=labels)
+
+
 def summary_table(run: EvalRun) -> None:
-    st.dataframe(
-        summary_frame(run),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "accuracy (contains gold)": st.column_config.ProgressColumn(
-                format="percent", min_value=0.0, max_value=1.0
-            )
-        },
-    )
+    """One row per variant, in three tables that each fit the page: answers, retrieval, time and cost."""
+    frame = pd.DataFrame(run.summary_rows())
+    if frame.empty:
+        st.caption("No answers yet.")
+        return
+    frame["interval"] = frame.apply(_interval, axis=1)
+    config: dict[str, Any] = {
+        SUMMARY_COLUMNS["variant"]: st.column_config.TextColumn(pinned=True),
+        SUMMARY_COLUMNS["contains"]: st.column_config.ProgressColumn(
+            format="percent", min_value=0.0, max_value=1.0
+        ),
+        **{SUMMARY_COLUMNS[k]: _PERCENT for k in ("exact_match", "token_f1", "hit@k")},
+    }
+    for title, columns in SUMMARY_GROUPS:
+        table = _group_frame(frame, columns)
+        if title == "Retrieval" and len(table.columns) == 1:
+            continue  # no variant retrieved: nothing to show
+        st.caption(title)
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
 
 def charts_grid(run: EvalRun, key: str) -> None:
     """Accuracy, retrieval, cost and the question-by-variant matrix, in a two-column grid."""
     rows = run.summary_rows()
+    metric = metric_choice.choose(rows, key)
     left, right = st.columns(2)
-    left.plotly_chart(charts.accuracy_chart(rows), key=f"{key}_acc", width="stretch")
+    scored = metric_choice.with_interval(run, rows, metric)
+    left.plotly_chart(charts.accuracy_chart(scored, metric), key=f"{key}_acc", width="stretch")
     right.plotly_chart(charts.retrieval_chart(rows), key=f"{key}_ret", width="stretch")
     left.plotly_chart(charts.cost_chart(rows), key=f"{key}_cost", width="stretch")
     right.plotly_chart(charts.outcome_matrix(run), key=f"{key}_matrix", width="stretch")
@@ -237,10 +306,11 @@ def cell_inspector(run: EvalRun, key: str) -> None:
         notes = _rerank_notes(row.steps, [c["chunk_id"] for c in row.retrieved])
         st.caption(f"Retrieved {len(row.retrieved)} chunks")
         _evidence_summary(flags, row.evidence_in_corpus)
+        reranked = _reranked(row.steps)
         for position, (chunk, flag, note) in enumerate(
             zip(row.retrieved, flags, notes, strict=True), start=1
         ):
-            _chunk_box(position, chunk["score"], chunk["doc_id"], chunk["text"], flag, note)
+            _chunk_box(position, chunk["score"], chunk["doc_id"], chunk["text"], flag, note, reranked)
     with st.expander("Exact prompt sent"):
         st.code(row.prompt, language=None, wrap_lines=True)
 

@@ -31,7 +31,13 @@ RETRIEVAL_LABELS = {
 }
 RETRIEVAL_COLOUR = "#2f6fdf"
 PROMPT_COLOUR = "#9aa5b8"
-_LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 50, "b": 10}}
+# Room at the top right for the chart toolbar, which otherwise covered the end of a title or a subplot title.
+_LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 80, "b": 10}}
+
+
+def _title(text: str) -> dict[str, Any]:
+    """A title at the top left, clear of the toolbar at the top right."""
+    return {"text": text, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top"}
 
 
 def _empty(title: str, message: str) -> go.Figure:
@@ -45,7 +51,9 @@ def _empty(title: str, message: str) -> go.Figure:
         yref="paper",
         font={"size": 14, "color": "#6b7280"},
     )
-    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=260, **_LAYOUT)
+    fig.update_layout(
+        title=_title(title), xaxis={"visible": False}, yaxis={"visible": False}, height=260, **_LAYOUT
+    )
     return fig
 
 
@@ -58,31 +66,74 @@ def _colour(row: dict[str, Any]) -> str:
     return RETRIEVAL_COLOUR if row.get("retrieval") else PROMPT_COLOUR
 
 
-def accuracy_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    """Share of answers containing a gold answer, per variant; the bootstrap 95% interval as error bars."""
-    title = "Accuracy: answers that contain the gold answer"
-    scored = [r for r in rows if r.get("contains") is not None]
+# What each answer metric rewards, for the reader choosing the one that fits their gold answers.
+ANSWER_METRICS = {
+    "contains": (
+        "contains the gold answer",
+        "the gold answer appears, whole, inside the answer: right for short golds ('30 days'); an answer "
+        "shorter than the gold ('544' for '544 base pairs') counts as wrong",
+    ),
+    "token_f1": (
+        "word overlap (token F1)",
+        "partial credit for the words the answer shares with the gold: right for long golds, or when "
+        "answers are shorter than the golds",
+    ),
+    "exact_match": (
+        "exact match",
+        "the answer is the gold answer, word for word (ignoring case and punctuation): the strictest",
+    ),
+    "semantic_sim": (
+        "meaning similarity",
+        "how close in meaning the answer is to the gold, by the embedder: rewards paraphrases",
+    ),
+}
+
+
+def accuracy_chart(rows: Sequence[dict[str, Any]], metric: str = "contains") -> go.Figure:
+    """One answer metric per variant (the share of answers containing a gold answer by default), with its 95%
+    interval as error bars when the rows carry one (`<metric>_ci_low` / `_ci_high`)."""
+    label = ANSWER_METRICS.get(metric, (metric, ""))[0]
+    title = f"Answers: {label}"
+    scored = [r for r in rows if r.get(metric) is not None]
     if not scored:
         return _empty(title, "No scored answers yet.")
-    values = [r["contains"] for r in scored]
-    highs = [max(_or(r.get("contains_ci_high"), v) - v, 0.0) for r, v in zip(scored, values, strict=True)]
-    lows = [max(v - _or(r.get("contains_ci_low"), v), 0.0) for r, v in zip(scored, values, strict=True)]
+    values = [r[metric] for r in scored]
+    tops = [max(_or(r.get(f"{metric}_ci_high"), v), v) for r, v in zip(scored, values, strict=True)]
+    lows = [max(v - _or(r.get(f"{metric}_ci_low"), v), 0.0) for r, v in zip(scored, values, strict=True)]
+    names = [r["variant"] for r in scored]
     fig = go.Figure(
         go.Bar(
-            x=[r["variant"] for r in scored],
+            x=names,
             y=values,
             marker_color=[_colour(r) for r in scored],
-            text=[f"{v:.0%}" for v in values],
-            textposition="outside",
-            cliponaxis=False,
-            error_y={"type": "data", "array": highs, "arrayminus": lows, "visible": True, "color": "#374151"},
+            error_y={
+                "type": "data",
+                "array": [t - v for t, v in zip(tops, values, strict=True)],
+                "arrayminus": lows,
+                "visible": True,
+                "color": "#374151",
+            },
             customdata=[[int(r.get("n") or 0)] for r in scored],
             hovertemplate="%{x}: %{y:.0%} of %{customdata[0]} answers<extra></extra>",
         )
     )
+    # The values sit above the top of each error bar, where no whisker crosses them.
+    fig.add_trace(
+        go.Scatter(
+            x=names,
+            y=tops,
+            mode="text",
+            text=[f"{v:.0%}" for v in values],
+            textposition="top center",
+            cliponaxis=False,
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
     fig.update_layout(
-        title=title,
-        yaxis={"range": [0, 1.1], "tickformat": ".0%", "title": "accuracy"},
+        title=_title(title),
+        yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": label},
+        showlegend=False,
         height=360,
         **_LAYOUT,
     )
@@ -107,7 +158,7 @@ def retrieval_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
         ]
     )
     fig.update_layout(
-        title=title,
+        title=_title(title),
         barmode="group",
         yaxis={"range": [0, 1.05], "title": "score (0 to 1)"},
         legend={"orientation": "h", "y": -0.15},
@@ -153,7 +204,7 @@ def cost_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
             col=2,
         )
     fig.update_layout(
-        title=title, barmode="stack", legend={"orientation": "h", "y": -0.15}, height=360, **_LAYOUT
+        title=_title(title), barmode="stack", legend={"orientation": "h", "y": -0.15}, height=360, **_LAYOUT
     )
     return fig
 
@@ -212,7 +263,7 @@ def outcome_matrix(run: EvalRun) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=title,
+        title=_title(title),
         yaxis={"autorange": "reversed", "automargin": True},
         xaxis={"side": "top"},
         height=max(260, 80 + 24 * len(qids)),
