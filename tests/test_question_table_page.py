@@ -160,6 +160,7 @@ def test_a_typed_set_is_saved_used_reopened_and_run_through_the_real_stack(
     at.text_input(key="ev_table_name").input("returns and travel")
     ok(at.button(key="ev_table_save").click().run())
     assert "Saved 'returns and travel' (2 questions)" in shown(at, "success")
+    assert "In the table: the saved set 'returns and travel'" in shown(at, "caption")
     assert at.session_state[state.QUESTIONS_SOURCE] == "saved:returns and travel"
     assert at.radio(key="ev_questions_source").value == "current"
     assert [q.qid for q in at.session_state[state.QUESTIONS].questions] == ["q1", "q2"]

@@ -259,6 +259,7 @@ def _save(key: str, corpus: Corpus | None, on_use: Callable[[], None] | None) ->
         replace=replace_it,
     )
     _set(key, "saved_as", saved.name)
+    _set(key, "origin", f"the saved set '{saved.name}'")
     _set(key, "dirty", False)
     st.session_state[f"{key}_name"] = saved.name
     if not saved.questions:
