@@ -136,7 +136,7 @@ def test_the_report_is_one_file_with_plotly_inline_and_nothing_remote(
         "Every answer",
     ):
         assert f"<h2>{heading}</h2>" in page
-    assert "short form is better than plain" in page or "within noise" in page
+    assert "Not enough questions to tell plain and short form apart" in page  # too few questions to call it
 
 
 def test_the_report_escapes_answers_chunks_and_names(settings: Settings, questions: QuestionSet) -> None:

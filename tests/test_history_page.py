@@ -77,7 +77,7 @@ def test_a_saved_run_opens_with_its_views_and_a_comparison_verdict(
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("Accuracy" in s for s in specs) and any("Optimisation journey" in s for s in specs)
     shown = texts(at)
-    assert "is within noise on 4 questions" in shown or "is better than" in shown
+    assert "Not enough questions to tell plain and short form apart" in shown  # 4 questions cannot settle it
     assert "questions answered by both" in shown
     assert {m.label for m in at.metric} >= {"B better", "A better", "Same score", "Difference (B − A)"}
     labels = {b.proto.label for b in at.get("download_button")}

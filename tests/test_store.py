@@ -317,19 +317,27 @@ def test_many_sessions_opening_a_fresh_store_at_once_all_get_it(tmp_path: Path) 
 
 
 def test_processes_opening_a_fresh_store_at_once_all_get_it(tmp_path: Path) -> None:
+    # A barrier across processes: each child imports, says "ready" and blocks on its stdin; the parent releases
+    # them together only once all six are waiting, so the opens really race (a start time on the clock did not
+    # guarantee that on a loaded machine).
     code = (
-        "import sys, time; from pathlib import Path; from playground.storage.store import ExperimentStore; "
-        "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); ExperimentStore(Path(sys.argv[1]))"
+        "import sys; from pathlib import Path; from playground.storage.store import ExperimentStore; "
+        "print('ready', flush=True); sys.stdin.readline(); ExperimentStore(Path(sys.argv[1]))"
     )
-    path, start = tmp_path / "fresh" / "experiments.sqlite3", __import__("time").time() + 3
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, str(path), str(start)], cwd=ROOT, stderr=subprocess.PIPE
-        )
-        for _ in range(6)
-    ]
-    outcomes = [(p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs]
+    path = tmp_path / "fresh" / "experiments.sqlite3"
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, **pipes) for _ in range(6)]
+    ready = [p.stdout.readline() if p.stdout else "" for p in procs]
+    assert ready == ["ready\n"] * 6, [p.communicate(timeout=60) for p in procs]
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+    for p in procs:  # written first, flushed back to back: the releases are as close together as they can be
+        assert p.stdin is not None
+        p.stdin.flush()
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
     assert all(code == 0 for code, _ in outcomes), outcomes
+    assert path.is_file()
 
 
 # --- named question sets --------------------------------------------------------------------------------------
