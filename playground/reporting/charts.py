@@ -132,7 +132,7 @@ def accuracy_chart(rows: Sequence[dict[str, Any]], metric: str = "contains") -> 
     )
     fig.update_layout(
         title=_title(title),
-        yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": label},
+        yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": "score"},
         showlegend=False,
         height=360,
         **_LAYOUT,

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from playground.evaluation import diagnosis, stats
 from playground.reporting import charts
 from playground.reporting.charts_journey import journey_chart
-from playground.reporting.run_data import run_from_dict, summary_frame, summary_rows
+from playground.reporting.run_data import SUMMARY_LABELS, run_from_dict, summary_rows
 
 PRIMARY_METRIC = "contains"
 _ANSWER_METRICS = ("contains", "exact_match", "token_f1", "hit@k")
@@ -30,7 +30,8 @@ th{background:#f3f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{white-space:pre-wrap;word-break:break-word;background:#f9fafb;padding:.4rem;margin:.2rem 0;
 font-size:.8rem}
 .meta{color:#6b7280}.warn{background:#fff7ed;border:1px solid #fdba74;padding:.5rem;border-radius:4px}
-.grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}.wide{overflow-x:auto}
+.grid{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem}.wide{overflow-x:auto}
+td{overflow-wrap:anywhere}
 """
 
 
@@ -67,6 +68,47 @@ def escaped(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [escaped(v) for v in value]
     return value
+
+
+# The summary in three narrow tables, as in the app: one table of twenty columns ran off the right edge.
+SUMMARY_GROUPS = (
+    (
+        "Answers",
+        (
+            "variant",
+            "model",
+            "n",
+            "errors",
+            "contains",
+            "interval",
+            "exact_match",
+            "token_f1",
+            "semantic_sim",
+        ),
+    ),
+    ("Retrieval", ("variant", "hit@k", "recall@k", "mrr", "ndcg@k", "context_precision", "context_recall")),
+    ("Time and cost", ("variant", "latency_s", "prompt_tokens", "completion_tokens", "cost_usd")),
+)
+INTERVAL = "accuracy 95% interval"
+
+
+def summary_tables(run: Mapping[str, Any]) -> str:
+    """The summary rows as up to three tables, each with the columns that hold a value."""
+    frame = pd.DataFrame(summary_rows(run))
+    if frame.empty:
+        return "<p>No answers.</p>"
+    low, high = (frame.get(f"{PRIMARY_METRIC}_ci_{end}") for end in ("low", "high"))
+    if low is not None and high is not None:
+        frame["interval"] = [
+            "" if pd.isna(a) or pd.isna(b) else f"{a:.0%} to {b:.0%}" for a, b in zip(low, high, strict=True)
+        ]
+    parts = []
+    for title, columns in SUMMARY_GROUPS:
+        present = [c for c in columns if c in frame.columns and (c == "variant" or frame[c].notna().any())]
+        if len(present) > 1:
+            labels = SUMMARY_LABELS | {"interval": INTERVAL}
+            parts.append(f"<h3>{esc(title)}</h3>{table(frame[present].rename(columns=labels))}")
+    return "".join(parts)
 
 
 def _section(title: str, *parts: str) -> str:
@@ -196,8 +238,8 @@ def _answers_html(run: Mapping[str, Any]) -> str:
     head = ("question", "variant", "question text", "gold", "answer", "outcome", *_ANSWER_METRICS, "error")
     rows = "".join(_answer_row(v["name"], r) for v in run.get("variants") or [] for r in v.get("rows") or [])
     return (
-        f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
+        f"<div class='wide'><table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
     )
 
 
@@ -222,7 +264,7 @@ def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
         [
             f"<h1>{esc(title)}</h1>",
             _metadata(run),
-            _section("Summary", table(summary_frame(run))),
+            _section("Summary", summary_tables(run)),
             _section("Charts", f"<div class='grid'>{''.join(f'<div>{f}</div>' for f in figures[:4])}</div>"),
             _section("Optimisation journey", figures[4], journey_text),
             _section(
