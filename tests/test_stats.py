@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from types import SimpleNamespace
 
 import numpy as np
@@ -134,7 +135,7 @@ def test_paired_interval_is_exact_for_binary_outcomes_and_bca_otherwise() -> Non
     assert stats.paired_interval(A_F1, B_F1) == stats.paired_bootstrap_diff(A_F1, B_F1)
 
 
-def _rows(values: list[float | None], prefix: str = "q") -> list[SimpleNamespace]:
+def _rows(values: Sequence[float | None], prefix: str = "q") -> list[SimpleNamespace]:
     return [
         SimpleNamespace(qid=f"{prefix}{i}", metrics={"contains": v}, error=None) for i, v in enumerate(values)
     ]
@@ -254,7 +255,7 @@ def test_metric_cis_match_metrics_bootstrap_ci() -> None:
 
 
 def test_repeat_spread_over_per_repeat_means() -> None:
-    repeats = [[1, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, None]]
+    repeats: list[list[float | None]] = [[1, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, None]]
     means = [0.75, 0.5, 1.0]
     spread = stats.repeat_spread(repeats)
     assert spread["n_repeats"] == 3
