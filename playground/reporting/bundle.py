@@ -232,6 +232,7 @@ class NoCallLLM:
         max_tokens: int = 256,
         stop: list[str] | None = None,
         seed: int | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         raise ModelError("A replay calls no model, and this answer is not in the bundle's cache.")
 
