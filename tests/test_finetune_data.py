@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -27,81 +28,45 @@ def chunk(text: str = PASSAGE, cid: str = "c1", doc: str = "d1") -> Chunk:
     return Chunk(chunk_id=cid, doc_id=doc, text=text, start=0, end=len(text))
 
 
-@pytest.mark.parametrize(
-    "reply, expected",
-    [
-        ("Q: How big is the tank?\nA: 40 litre", [("How big is the tank?", "40 litre")]),
-        (
-            "**Question 1:** How big is the tank?\n**Answer 1:** 40 litre\n"
-            "question 2: Lamp power?\nanswer 2: 36 watts",
-            [("How big is the tank?", "40 litre"), ("Lamp power?", "36 watts")],
-        ),
-        (
-            'Sure! {"question": "How long is the warranty?", "answer": "two years"}',
-            [("How long is the warranty?", "two years")],
-        ),
-        (
-            '1. Q: "How many shelves does it have?"\n   A: three',
-            [("How many shelves does it have?", "three")],
-        ),
-        ("I cannot help with that.", []),
-        ("A: orphan answer without a question", []),
-    ],
-)
-def test_parse_pairs_reads_the_formats_models_write(reply: str, expected: list[tuple[str, str]]) -> None:
-    assert data.parse_pairs(reply) == expected
+def asks(answer: str, question: str) -> tuple[str, str]:
+    """A FakeLLM rule: asked for a question whose answer is `answer`, reply with `question` as JSON."""
+    return (f'whose answer is "{answer}"', json.dumps({"question": question}))
 
 
-@pytest.mark.parametrize(
-    "question, answer, reason",
-    [
-        ("Tank size?", "40 litre", "question too short"),
-        ("How big is the water tank?", "", "no answer"),
-        ("How big is the water tank?", "60 litres", "answer not in the passage"),
-        ("Is the tank of the Sproutvault S3 40 litre?", "40 litre", "question gives the answer away"),
-        (
-            "The Sproutvault S3 has three shelves and a 40 litre tank, so what does its lamp use?",
-            "36 watts",
-            "question copies the passage",
-        ),
-        ("How big is the water tank of the Sproutvault S3?", "40 litre", None),
-        ("How long does the warranty last?", "two years from delivery", None),  # every word is in the passage
-    ],
-)
-def test_quality_problem_names_the_reason(question: str, answer: str, reason: str | None) -> None:
-    assert data.quality_problem(question, answer, PASSAGE) == reason
+TANK_RULES = [
+    asks("40 litre", "How big is the water tank of the Sproutvault S3?"),
+    asks("three shelves", "How many shelves does the Sproutvault S3 have?"),
+    asks("Sproutvault S3", "Which garden has three shelves and a 40 litre tank?"),
+    asks("two years", "How long does the warranty on the garden last?"),
+]
 
 
-def test_generate_items_keeps_good_pairs_and_reports_the_rest() -> None:
-    chunks = [
-        chunk(cid="c1"),
-        chunk(PASSAGE + " Extra words here.", cid="c2"),
-        chunk("Nothing useful.", cid="c3"),
-    ]
-    llm = FakeLLM(
-        rules=[
-            ("Extra words", "Q: What size is the water tank?\nA: 40 litre"),  # c2 (checked first)
-            ("Sproutvault", "Q: What is the size of the water tank?\nA: 40 litre"),  # c1
-            ("Nothing useful", "I do not know."),
-        ]
-    )
+def test_generate_items_uses_the_question_generator_and_reports_the_rest() -> None:
+    chunks = [chunk(cid="c1"), chunk("Nothing useful.", cid="c2")]
+    llm = FakeLLM(rules=TANK_RULES)
     report = data.generate_items(chunks, llm)
-    assert [(i.question, i.chunk_id) for i in report.items] == [
-        ("What is the size of the water tank?", "c1"),
-        ("What size is the water tank?", "c2"),
-    ]
-    assert report.items[0].passage == PASSAGE and report.calls == 3
-    assert report.reasons() == {"reply not in Q:/A: format": 1}
-    assert "Passage:" in llm.calls[0][-1]["content"]
+    assert len(report.items) == 1 and report.calls == 1
+    item = report.items[0]
+    assert (item.qid, item.chunk_id, item.doc_id, item.passage) == ("syn-1", "c1", "d1", PASSAGE)
+    assert item.evidence[0] in PASSAGE and item.answer in item.evidence[0]
+    assert report.reasons() == {"no sentence with a fact to ask about": 1}
+    assert "Sentence:" in llm.calls[0][-1]["content"]
 
 
-def test_generate_items_drops_duplicates_after_normalisation() -> None:
+def test_generate_items_drops_near_duplicates() -> None:
     llm = FakeLLM(
-        rules=[("Sproutvault", "Q: How big is the tank?\nA: 40 litre\nQ: how big is THE tank\nA: 40 litre")]
+        rules=[("whose answer is", json.dumps({"question": "What does the Sproutvault S3 offer?"}))]
     )
     report = data.generate_items([chunk()], llm, per_chunk=2)
-    assert len(report.items) == 1
-    assert report.reasons() == {"duplicate question": 1}
+    assert len(report.items) == 1 and report.calls == 2
+    assert report.reasons() == {"near-duplicate of a kept question": 1}
+
+
+def test_generate_items_adds_to_an_earlier_report() -> None:
+    first = data.generate_items([chunk()], FakeLLM(rules=TANK_RULES))
+    again = data.generate_items([chunk(cid="c9")], FakeLLM(rules=TANK_RULES), report=first)
+    assert again is first and [i.qid for i in again.items] == ["syn-1"]
+    assert "near-duplicate of a kept question" in again.reasons()  # the same fact asked again
 
 
 def test_generate_items_stops_when_asked() -> None:

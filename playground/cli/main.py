@@ -10,6 +10,7 @@ from typing import Any
 
 from playground.cli import eval as cli_eval
 from playground.cli import finetune as finetune_cli
+from playground.cli import questions as questions_cli
 from playground.core.errors import PlaygroundError
 
 
@@ -48,8 +49,9 @@ def cmd_retrieval_bench(args: argparse.Namespace) -> int:
 
     from playground.core.settings import Settings
     from playground.evaluation.retrieval_bench import BenchOptions, run_retrieval_bench
+    from playground.models.names import st_model_name
 
-    embedder = f"st:{args.embedder}" if Path(args.embedder).is_dir() else args.embedder
+    embedder = str(st_model_name(args.embedder)) if Path(args.embedder).is_dir() else args.embedder
     options = BenchOptions(args.retriever, embedder, args.model, args.limit, args.candidates)
     bars: dict[str, Any] = {}
 
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_retrieval_bench(sub)
     _add_cache(sub)
     finetune_cli.add_parser(sub)
+    questions_cli.add_parser(sub)
     return parser
 
 

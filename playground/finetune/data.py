@@ -8,29 +8,22 @@ the LLM and (question, passage) pairs for the embedder.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playground.core.answers import NOT_FOUND
 from playground.core.documents import Chunk, Corpus
 from playground.core.errors import InputError, StoppedError
 from playground.evaluation.metrics import normalize_answer
+from playground.evaluation.testset import GeneratedQuestion, GenerationReport, QuestionWriter, Rejection
+from playground.evaluation.testset.facts import lowercase_words
 from playground.ingest.questions import Evidence, EvidenceLocator, Question, QuestionSet, holds
 from playground.models.llms import LLM
-from playground.rag.prompts import NOT_FOUND
 
-MIN_QUESTION_WORDS = 4
-MAX_ANSWER_WORDS = 25
-GENERATION_SYSTEM = "You write short quiz questions about a passage. You follow the reply format exactly."
-GENERATION_PROMPT = (
-    "Passage:\n{passage}\n\n"
-    "Write {n} different questions that this passage answers, each with its answer: a short phrase copied "
-    "exactly from the passage. Ask in your own words; do not copy sentences from the passage.\n"
-    "Reply with {n} pair(s) of lines and nothing else:\nQ: <question>\nA: <answer>"
-)
 Progress = Callable[[int, int], None]
+Rejected = Rejection
 
 
 @dataclass(frozen=True)
@@ -52,14 +45,6 @@ class TrainingItem:
         return self.evidence or ((self.passage,) if self.passage else ())
 
 
-@dataclass(frozen=True)
-class Rejected:
-    question: str
-    answer: str
-    chunk_id: str
-    reason: str
-
-
 @dataclass
 class BuildReport:
     """What generation kept, and what it dropped with the reason (shown to the user as a table)."""
@@ -75,139 +60,19 @@ class BuildReport:
         return counts
 
 
-_STOP_WORDS = (
-    "a an the of to in on for is are was were what which who whom how when where why does do did and or "
-    "with by at from as be it its this that there can"
-)
-_STOP = frozenset(_STOP_WORDS.split())
+# --- building items: the evaluation's question generator, one passage at a time -----------------------------
 
 
-def content_words(text: str) -> frozenset[str]:
-    return frozenset(w for w in normalize_answer(text).split() if w not in _STOP)
-
-
-def jaccard(a: str, b: str) -> float:
-    left, right = content_words(a), content_words(b)
-    return len(left & right) / len(left | right) if left | right else 1.0
-
-
-# --- parsing what the LLM wrote -----------------------------------------------------------------------------
-
-_LINE = re.compile(
-    r"^\s*[-*\d.)\s]*(?:\*\*)?\s*(q|question|a|answer)\s*\d*\s*(?:\*\*)?\s*[:：]\s*(.*)$", re.I
-)
-
-
-def _clean(text: str) -> str:
-    return text.strip().strip("*").strip().strip("\"'“”`").strip()
-
-
-def _pairs_from_json(text: str) -> list[tuple[str, str]]:
-    found = re.search(r"[\[{].*[\]}]", text, re.S)
-    if not found:
-        return []
-    try:
-        data = json.loads(found.group())
-    except json.JSONDecodeError:
-        return []
-    rows = data if isinstance(data, list) else [data]
-    return [
-        (_clean(str(r.get("question", ""))), _clean(str(r.get("answer", ""))))
-        for r in rows
-        if isinstance(r, dict)
-    ]
-
-
-def parse_pairs(text: str) -> list[tuple[str, str]]:
-    """(question, answer) pairs from "Q: ... / A: ..." lines (any case, numbered or bold) or a JSON object."""
-    pairs: list[tuple[str, str]] = []
-    question: str | None = None
-    for line in text.splitlines():
-        match = _LINE.match(line)
-        if not match:
-            continue
-        is_question = match.group(1).lower().startswith("q")
-        if is_question:
-            question = _clean(match.group(2))
-        elif question is not None:
-            pairs.append((question, _clean(match.group(2))))
-            question = None
-    return pairs or _pairs_from_json(text)
-
-
-# --- quality ------------------------------------------------------------------------------------------------
-
-
-def _longest_common_run(a: list[str], b: list[str]) -> int:
-    best, previous = 0, [0] * (len(b) + 1)
-    for x in a:
-        current = [0] * (len(b) + 1)
-        for j, y in enumerate(b, start=1):
-            if x == y:
-                current[j] = previous[j - 1] + 1
-                best = max(best, current[j])
-        previous = current
-    return best
-
-
-def _grounded(answer: str, passage: str) -> bool:
-    """The answer is in the passage: verbatim, or every content word of it is (word order may differ)."""
-    if f" {answer} " in f" {passage} ":
-        return True
-    words = content_words(answer)
-    return bool(words) and words <= set(passage.split())
-
-
-def quality_problem(question: str, answer: str, passage: str) -> str | None:
-    """Why a generated pair is not worth training on, or None when it is fine."""
-    q_words, norm_answer = normalize_answer(question).split(), normalize_answer(answer)
-    if len(q_words) < MIN_QUESTION_WORDS:
-        return "question too short"
-    if not norm_answer:
-        return "no answer"
-    if len(norm_answer.split()) > MAX_ANSWER_WORDS:
-        return "answer too long"
-    if not _grounded(norm_answer, normalize_answer(passage)):
-        return "answer not in the passage"
-    if f" {norm_answer} " in f" {' '.join(q_words)} ":
-        return "question gives the answer away"
-    run = _longest_common_run(q_words, normalize_answer(passage).split())
-    if run >= 8 or (run >= 5 and run >= 0.7 * len(q_words)):
-        return "question copies the passage"
-    return None
-
-
-def dedup_key(question: str) -> str:
-    return normalize_answer(question)
-
-
-# --- building items -----------------------------------------------------------------------------------------
-
-
-def generation_messages(passage: str, n: int = 1) -> list[dict[str, str]]:
-    return [
-        {"role": "system", "content": GENERATION_SYSTEM},
-        {"role": "user", "content": GENERATION_PROMPT.format(passage=passage.strip(), n=n)},
-    ]
-
-
-def _keep(report: BuildReport, seen: set[str], chunk: Chunk, question: str, answer: str) -> None:
-    problem = quality_problem(question, answer, chunk.text)
-    if problem is None and dedup_key(question) in seen:
-        problem = "duplicate question"
-    if problem is not None:
-        report.rejected.append(Rejected(question, answer, chunk.chunk_id, problem))
-        return
-    seen.add(dedup_key(question))
-    report.items.append(
-        TrainingItem(
-            qid=f"syn-{len(report.items) + 1}",
-            question=question,
-            answer=answer,
-            passage=chunk.text,
-            chunk_id=chunk.chunk_id,
-            doc_id=chunk.doc_id,
-        )
+def _training_item(kept: GeneratedQuestion, number: int) -> TrainingItem:
+    chunk = kept.chunks[0]
+    return TrainingItem(
+        qid=f"syn-{number}",
+        question=kept.question,
+        answer=kept.answers[0],
+        passage=chunk.text,
+        chunk_id=chunk.chunk_id,
+        doc_id=chunk.doc_id,
+        evidence=kept.evidence,
     )
 
 
@@ -216,27 +81,30 @@ def generate_items(
     llm: LLM,
     *,
     per_chunk: int = 1,
-    max_tokens: int = 160,
+    max_tokens: int = 200,
     on_progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     report: BuildReport | None = None,
 ) -> BuildReport:
-    """Ask the LLM for `per_chunk` question-answer pairs per chunk; keep the ones that pass `quality_problem`
-    and are not duplicates (after SQuAD normalisation). Pass an earlier `report` to add to it."""
+    """Up to `per_chunk` checked question-answer pairs per chunk, in order, written by the same generator as
+    the evaluation's question sets (`playground.evaluation.testset`). Pass an earlier `report` to add to it."""
     report = report or BuildReport()
-    seen = {dedup_key(i.question) for i in report.items}
+    written = GenerationReport()
+    writer = QuestionWriter(
+        llm,
+        written,
+        common_words=lowercase_words(c.text for c in chunks),
+        max_tokens=max_tokens,
+        seen=[i.question for i in report.items],
+    )
     for done, chunk in enumerate(chunks, start=1):
         if should_stop and should_stop():
             raise StoppedError(f"Stopped after {done - 1} of {len(chunks)} chunks.")
-        reply = llm.chat(generation_messages(chunk.text, per_chunk), temperature=0.0, max_tokens=max_tokens)
-        report.calls += 1
-        pairs = parse_pairs(reply.text)
-        if not pairs:
-            report.rejected.append(
-                Rejected("", reply.text[:120], chunk.chunk_id, "reply not in Q:/A: format")
-            )
-        for question, answer in pairs[:per_chunk]:
-            _keep(report, seen, chunk, question, answer)
+        calls, rejected = written.calls, len(written.rejected)
+        for kept in writer.single(chunk, per_chunk):
+            report.items.append(_training_item(kept, len(report.items) + 1))
+        report.rejected.extend(written.rejected[rejected:])
+        report.calls += written.calls - calls
         if on_progress:
             on_progress(done, len(chunks))
     return report

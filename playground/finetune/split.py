@@ -14,7 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from playground.finetune.data import TrainingItem, dedup_key, jaccard
+from playground.evaluation.testset.checks import dedup_key, jaccard
+from playground.finetune.data import TrainingItem
 
 GroupBy = Literal["chunk", "document", "question"]
 

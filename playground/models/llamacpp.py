@@ -74,6 +74,7 @@ class LlamaCppLLM:
         max_tokens: int = 256,
         stop: list[str] | None = None,
         seed: int | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         started = time.perf_counter()
         with self._lock:
@@ -84,6 +85,7 @@ class LlamaCppLLM:
                     max_tokens=max_tokens,
                     stop=stop,
                     seed=seed if seed is not None else 0,
+                    response_format={"type": "json_object", "schema": json_schema} if json_schema else None,
                 )
             except ValueError as err:
                 raise ModelError(

@@ -4,7 +4,7 @@ through `playground.models.registry.get_llm`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 Message = dict[str, str]
 
@@ -19,6 +19,10 @@ class Completion:
 
 
 class LLM(Protocol):
+    """A chat model. `json_schema`, when given, asks for a reply that fits that JSON schema: llama.cpp decodes
+    under the schema's grammar, OpenAI-compatible servers get it as a structured-output response format, and a
+    model that cannot constrain its output ignores it (callers parse and check the reply either way)."""
+
     name: str
 
     def chat(
@@ -29,4 +33,5 @@ class LLM(Protocol):
         max_tokens: int = 256,
         stop: list[str] | None = None,
         seed: int | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> Completion: ...

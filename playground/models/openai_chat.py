@@ -33,17 +33,19 @@ class OpenAIChatLLM:
         max_tokens: int = 256,
         stop: list[str] | None = None,
         seed: int | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         started = time.perf_counter()
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "stop": stop or None,
+            "seed": seed,
+        }
         try:
-            out = self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                stop=stop or None,
-                seed=seed,
-            )
+            out = self._create(request, json_schema)
         except Exception as err:
             raise self._explain(err) from None
         choice = out.choices[0] if out.choices else None
@@ -55,6 +57,21 @@ class OpenAIChatLLM:
             latency_s=time.perf_counter() - started,
             model=self.name,
         )
+
+    def _create(self, request: dict[str, Any], json_schema: dict[str, Any] | None) -> Any:
+        """One completion; with a schema, as a structured output, or in JSON mode on a server that rejects
+        structured outputs (many OpenAI-compatible servers know only `json_object`)."""
+        if not json_schema:
+            return self._client.chat.completions.create(**request)
+        import openai
+
+        structured = {"name": "reply", "schema": json_schema, "strict": True}
+        try:
+            return self._client.chat.completions.create(
+                **request, response_format={"type": "json_schema", "json_schema": structured}
+            )
+        except openai.BadRequestError:
+            return self._client.chat.completions.create(**request, response_format={"type": "json_object"})
 
     def _explain(self, err: Exception) -> Exception:
         """The SDK's error as a ModelError that says what to do; anything unforeseen is passed on unchanged.
