@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.reporting.optimisation_map import map_points
 from ui import optimisation_map, state, widgets
 
 widgets.page_start(
@@ -28,7 +27,7 @@ st.caption(
     "the last evaluation."
 )
 run = state.last_run()
-optimisation_map.show(map_points(state.variants(), run))
+optimisation_map.show(state.map_points(run))
 if run is None:
     st.info(
         "No evaluation yet: the variants show 'not evaluated'. Run one on the Evaluate page to score them."

@@ -53,7 +53,11 @@ def test_defaults_before_anything_is_measured_then_this_computers_speed() -> Non
     default = estimates.default_speed(FAST_LOCAL_MODEL)
     twice_as_slow = [Sample(FAST_LOCAL_MODEL, 500, 20, 2 * default.seconds(500, 20))] * 3
     measured = estimates.estimate(variants, 10, twice_as_slow)
-    assert measured.measured and measured.seconds == pytest.approx(2 * first.seconds)
+    # three answers: three quarters of the measured scale (log scale), pulled towards the default
+    assert measured.measured and measured.seconds == pytest.approx(2**0.75 * first.seconds)
+    first_call = Sample(FAST_LOCAL_MODEL, 500, 20, 40 * default.seconds(500, 20))  # weights still loading
+    many = [*twice_as_slow * 3, first_call]
+    assert estimates.estimate(variants, 10, many).seconds == pytest.approx(2 ** (10 / 11) * first.seconds)
     assert "3 answers measured on this computer" in estimates.speed_note(
         {"m": estimates.measured_speed(FAST_LOCAL_MODEL, twice_as_slow)}
     )

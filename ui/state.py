@@ -16,10 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
-from playground.core.config import DEFAULT_LOCAL_MODEL, IndexConfig, VariantConfig
+from playground.core.defaults import DEFAULT_LOCAL_MODEL
 from playground.core.settings import Settings
+from playground.reporting.optimisation_map import MapPoint, is_fine_tuned
+from playground.reporting.optimisation_map import map_points as points_for
 
-if TYPE_CHECKING:  # types only: importing the runner would load numpy and more on the Home page's first paint
+# Types only, and the configs imported where used: the Home page's first paint needs none of them (the results
+# would load numpy, the configs pydantic), and every module loaded there delays the first page a visitor sees.
+if TYPE_CHECKING:
+    from playground.core.config import IndexConfig, VariantConfig
     from playground.core.documents import Corpus
     from playground.evaluation.results import EvalRun
     from playground.ingest.questions import QuestionSet
@@ -146,6 +151,8 @@ def set_corpus(value: Corpus, label: str, source: str) -> None:
 
 
 def index_config() -> IndexConfig:
+    from playground.core.config import IndexConfig
+
     return _get(INDEX_CONFIG, IndexConfig)
 
 
@@ -193,6 +200,8 @@ def set_questions(value: QuestionSet | None, label: str = "", source: str = "") 
 
 def starter_variants() -> list[VariantConfig]:
     """The first rung of the ladder: a prompt-only baseline and the same model with retrieval."""
+    from playground.core.config import VariantConfig
+
     model, index = default_model(), index_config()
     return [
         VariantConfig(
@@ -212,6 +221,16 @@ def starter_variants() -> list[VariantConfig]:
             max_tokens=64,
         ),
     ]
+
+
+def map_points(run: EvalRun | None) -> list[MapPoint]:
+    """The session's variants on the optimisation map; before any page has made them, the starters' places,
+    worked out without building their configs (what `starter_variants` makes: a baseline, then retrieval)."""
+    made: list[VariantConfig] | None = st.session_state.get(VARIANTS)
+    if made is not None or run is not None:
+        return points_for(variants(), run)
+    fine_tuned = is_fine_tuned(default_model())
+    return [MapPoint("baseline", False, fine_tuned), MapPoint("rag", True, fine_tuned)]
 
 
 def variants() -> list[VariantConfig]:

@@ -14,10 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+# Re-exported: their home is core.defaults (light, for the app's first page); many modules import them from here.
+from playground.core.defaults import DEFAULT_EMBEDDER as DEFAULT_EMBEDDER
+from playground.core.defaults import DEFAULT_LOCAL_MODEL as DEFAULT_LOCAL_MODEL
 from playground.core.errors import ConfigError
-
-DEFAULT_LOCAL_MODEL = "local:qwen2.5-1.5b"
-DEFAULT_EMBEDDER = "local:all-minilm-l6-v2"
 
 
 class _Frozen(BaseModel):

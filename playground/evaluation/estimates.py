@@ -14,6 +14,7 @@ Answers served from the cache are left out of the measurement (they took no mode
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,14 +87,26 @@ def slower_than_fast(model: str) -> bool:
 
 
 def measured_speed(model: str, samples: Iterable[Sample]) -> Speed:
-    """The default speed scaled by how long this model's measured answers took against what it predicts."""
+    """The default speed scaled by how much longer (or shorter) this model's measured answers took than it predicts.
+
+    The scale is the median over answers (one slow first call, while the weights are still being read from disk,
+    does not set it), and pulled towards the default while few answers are measured: with n answers, n/(n+1) of
+    the measured scale, on a log scale.
+    """
     base = default_speed(model)
-    own = [s for s in samples if _base_model(s.model) == _base_model(model) and s.seconds > 0]
-    predicted = sum(base.seconds(s.prompt_tokens, s.answer_tokens) for s in own)
-    if not own or not math.isfinite(predicted) or predicted <= 0:
+    ratios = sorted(
+        s.seconds / predicted
+        for s in samples
+        if _base_model(s.model) == _base_model(model)
+        and s.seconds > 0
+        and math.isfinite(predicted := base.seconds(s.prompt_tokens, s.answer_tokens))
+        and predicted > 0
+    )
+    if not ratios:
         return base
-    slower = sum(s.seconds for s in own) / predicted
-    return Speed(base.read_tps / slower, base.write_tps / slower, base.per_call_s * slower, len(own))
+    n = len(ratios)
+    slower = math.exp(statistics.median(math.log(r) for r in ratios) * n / (n + 1))
+    return Speed(base.read_tps / slower, base.write_tps / slower, base.per_call_s * slower, n)
 
 
 def speeds_for(models: Iterable[str], samples: Sequence[Sample]) -> dict[str, Speed]:

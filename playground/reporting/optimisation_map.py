@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from playground.core.config import VariantConfig
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the Home page draws the map without loading pydantic and the configs
+    from playground.core.config import VariantConfig
     from playground.evaluation.results import EvalRun
 
 FINE_TUNED_MARKERS = ("ft:", "fine-tuned", "finetuned", "fine_tuned", "lora")
