@@ -2,10 +2,11 @@
 
 import sys
 
-from bench import app, chunking, engine, retrieval, sweep
+from bench import app, chunking, engine, judge, questions, retrieval, sweep
 
 GROUPS = {"engine": engine.main, "retrieval": retrieval.main, "sweep": sweep.main, "app": app.main}
-EXTRA = {"chunking": chunking.main}  # experiments that are not speed or memory targets: run by name
+# experiments that are not speed or memory targets: run by name
+EXTRA = {"chunking": chunking.main, "questions": questions.main, "judge": judge.main}
 
 
 def main(names: list[str]) -> None:

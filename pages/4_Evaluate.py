@@ -6,7 +6,7 @@ import streamlit as st
 
 from playground.evaluation.results import EvalRun
 from playground.reporting import charts
-from ui import choosers, question_table, resources, runner, state, timing, views, widgets
+from ui import choosers, question_generate, question_table, resources, runner, state, timing, views, widgets
 
 widgets.page_start(
     "Evaluate",
@@ -31,6 +31,7 @@ with st.expander(
     key="ev_table_expander",
     icon=":material/edit_note:",
 ):
+    question_generate.generate_panel("ev_gen", state.corpus())
     question_table.question_table(
         "ev_table", state.corpus(), on_use=lambda: choosers.follow_current("ev_questions")
     )

@@ -461,3 +461,67 @@ def test_real_model_writes_checked_questions_from_fictional_documents(
     loaded = load_questions(tmp_path / "real.jsonl")
     locator = EvidenceLocator(corpus)
     assert all(all(locator.locate_all(q)) for q in loaded.questions if q.answerable)
+
+
+# --- the Evaluate page's generator --------------------------------------------------------------------------
+
+
+@dataclass
+class QuestionWritingLLM:
+    """Writes a distinct, well-formed question for whatever fact it is asked about."""
+
+    name: str = "fake:question-writer"
+    calls: int = 0
+
+    def chat(self, messages: list[Message], **kwargs: Any) -> Completion:
+        self.calls += 1
+        wanted = re.search(r'whose answer is "([^"]+)"', messages[-1]["content"])
+        text = json.dumps({"question": f"Which detail number {self.calls} do the rules give here?"})
+        return Completion(text if wanted else "not in the documents", 1, 1, 0.0, self.name)
+
+
+def _evaluate_page(settings: Any, corpus: Corpus, model: str) -> Any:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+    from ui import state
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[state.DEFAULT_MODEL] = model
+    at.session_state[state.CORPUS] = corpus
+    at.session_state[state.CORPUS_LABEL] = "four test documents"
+    at.session_state[state.CORPUS_SOURCE] = "test"
+    at.run()
+    at.switch_page("pages/4_Evaluate.py").run()
+    at.number_input(key="ev_gen_n").set_value(3)
+    at.checkbox(key="ev_gen_closed").uncheck()
+    at.session_state["ev_gen_kinds"] = ["single"]
+    return at
+
+
+def test_evaluate_page_writes_a_set_and_hands_it_to_the_table(
+    small_corpus_dir: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui import question_generate
+
+    monkeypatch.setattr("ui.resources.get_llm", lambda name, settings=None: QuestionWritingLLM())
+    at = _evaluate_page(settings, load_folder(small_corpus_dir), "fake:question-writer")
+    at.button(key="ev_gen_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Kept 3 of 3 questions" in s.value for s in at.success)
+    generated = at.session_state[question_generate.GENERATED]
+    assert len(generated.questions) == 3 and all(q.evidence for q in generated.questions)
+
+
+def test_evaluate_page_says_what_to_do_when_the_model_writes_garbage(
+    small_corpus_dir: Path, settings: Any
+) -> None:
+    at = _evaluate_page(settings, load_folder(small_corpus_dir), "fake:extractive")
+    at.button(key="ev_gen_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    warning = " ".join(w.value for w in at.warning)
+    assert "Kept 0 of 3 questions" in warning and "larger model" in warning
+    assert any("reply is not the JSON asked for" in str(d.value) for d in at.dataframe)
