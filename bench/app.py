@@ -8,7 +8,7 @@ import tempfile
 import time
 
 from bench.common import Figure, report
-from tests.streamlit_server import chromium, streamlit_app, wait_for_run
+from tests.streamlit_server import chromium, go_to, streamlit_app, wait_for_run
 
 REPEATS = 5
 
@@ -55,8 +55,7 @@ def _rerun_time(page, act) -> float:
 
 
 def _go(page, label: str) -> None:
-    page.locator("[data-testid='stSidebarNav'] a", has_text=label).first.click()
-    wait_for_run(page, timeout_ms=300_000)
+    go_to(page, label, timeout_ms=300_000)
 
 
 def main() -> None:

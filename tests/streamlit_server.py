@@ -116,3 +116,10 @@ def wait_for_run(page: Any, timeout_ms: float = 120_000) -> None:
     with suppress(PlaywrightTimeout):
         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=1500)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+
+
+def go_to(page: Any, label: str, timeout_ms: float = 120_000) -> None:
+    """Move to another page through the sidebar's links (the app draws them: the automatic list is hidden), which
+    keeps the session (a new URL would start a new one)."""
+    page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']", has_text=label).first.click()
+    wait_for_run(page, timeout_ms)

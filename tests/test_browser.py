@@ -1,23 +1,20 @@
 """The app in a real headless Chromium: upload a file, build the index, compare two variants on the RAG lab, run a
-small evaluation, and save screenshots (tests/artifacts/, and docs/screenshots/ with PLAYGROUND_UPDATE_SCREENSHOTS=1).
+small evaluation, and save screenshots in tests/artifacts/ (docs/screenshots/ come from test_newcomer_browser.py).
 
 Runs the real local stack (embedder, chromadb, llama.cpp with the 0.5B model).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from .conftest import FAST_LOCAL_MODEL, FICTIONAL_DOCS
-from .streamlit_server import CHROMIUM, chromium, streamlit_app, wait_for_run
+from .streamlit_server import CHROMIUM, chromium, go_to, streamlit_app, wait_for_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = Path(__file__).parent / "artifacts"
-DOCS_SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 QUESTIONS = (
     '{"id": "b1", "question": "How many days do customers have to return a product?", "answers": ["30 days"], '
     '"evidence": ["You can return any product within 30 days of delivery"]}\n'
@@ -32,16 +29,11 @@ def _shot(page, name: str, anchor: str | None = None) -> None:
     if anchor:
         page.get_by_text(anchor, exact=True).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(500)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    if os.environ.get("PLAYGROUND_UPDATE_SCREENSHOTS") == "1":
-        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ARTIFACTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
+    page.screenshot(path=str(ARTIFACTS / f"sample-{name}.png"))
 
 
 def _go(page, label: str) -> None:
-    """Move between pages through the sidebar, which keeps the session (a new URL would start a new one)."""
-    page.locator("[data-testid='stSidebarNav'] a", has_text=label).first.click()
-    wait_for_run(page)
+    go_to(page, label)
 
 
 @pytest.fixture
@@ -97,7 +89,7 @@ def test_upload_index_rag_lab_and_evaluate_in_a_real_browser(tmp_path, upload_fi
         wait_for_run(page)
 
         _go(page, "Evaluate")
-        page.get_by_text("Upload a question file").click()
+        page.get_by_text("Upload a question file", exact=True).click()
         wait_for_run(page)
         page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(questions))
         page.get_by_text("2 of 2 questions").wait_for(timeout=60_000)

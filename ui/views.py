@@ -216,6 +216,8 @@ SUMMARY_GROUPS = (
 )
 INTERVAL = "accuracy 95% interval"
 _PERCENT = st.column_config.NumberColumn(format="percent")
+_DECIMAL = st.column_config.NumberColumn(format="%.2f")
+_DECIMALS = ("semantic_sim", "recall@k", "mrr", "ndcg@k", "context_precision", "context_recall", "latency_s")
 
 
 def _interval(row: pd.Series) -> str:
@@ -223,10 +225,15 @@ def _interval(row: pd.Series) -> str:
     return "" if pd.isna(low) or pd.isna(high) else f"{low:.0%} to {high:.0%}"
 
 
+_TEXT = ("variant", "model", "interval")
+
+
 def _group_frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     present = [c for c in columns if c in frame.columns and (c == "variant" or frame[c].notna().any())]
     labels = SUMMARY_COLUMNS | {"interval": INTERVAL}
-    return frame[present].rename(columns=labels)
+    # numbers as numbers, so a variant without retrieval shows empty cells rather than "None"
+    numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in present if c not in _TEXT}
+    return frame[present].assign(**numbers).rename(columns=labels)
 
 
 def summary_table(run: EvalRun) -> None:
@@ -241,6 +248,7 @@ def summary_table(run: EvalRun) -> None:
         SUMMARY_COLUMNS["contains"]: st.column_config.ProgressColumn(
             format="percent", min_value=0.0, max_value=1.0
         ),
+        **{SUMMARY_COLUMNS[k]: _DECIMAL for k in _DECIMALS},
         **{SUMMARY_COLUMNS[k]: _PERCENT for k in ("exact_match", "token_f1", "hit@k")},
     }
     for title, columns in SUMMARY_GROUPS:

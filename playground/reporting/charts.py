@@ -36,8 +36,16 @@ _LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 10, "r": 
 
 
 def _title(text: str) -> dict[str, Any]:
-    """A title at the top left, clear of the toolbar at the top right."""
-    return {"text": text, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top"}
+    """A title at the top left, below the band where the chart toolbar appears (it covered long titles)."""
+    return {
+        "text": text,
+        "x": 0.01,
+        "xanchor": "left",
+        "yref": "container",
+        "y": 1.0,
+        "yanchor": "top",
+        "pad": {"t": 34},
+    }
 
 
 def _empty(title: str, message: str) -> go.Figure:
