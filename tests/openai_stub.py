@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("401", "404", "429", "500", "malformed", "timeout", "drop")
+FAULTS = ("400", "401", "404", "429", "500", "malformed", "timeout", "drop")
 
 
 class StubState:
@@ -109,7 +109,7 @@ def _handler(state: StubState) -> type[BaseHTTPRequestHandler]:
         def _answer(self, request: dict[str, Any], fault: str | None) -> None:
             time.sleep(state.timeout_delay_s if fault == "timeout" else state.delay_s)
             error = json.dumps({"error": {"message": f"fault {fault}", "type": "x"}}).encode()
-            if fault in {"401", "404", "500"}:
+            if fault in {"400", "401", "404", "500"}:
                 return self._send(int(fault), error)
             if fault == "429":
                 return self._send(429, error, {"Retry-After": state.retry_after})

@@ -25,6 +25,8 @@ TABLE_COLUMNS = [
     "ndcg@k",
     "latency_s",
 ]
+# Shown when the run had a judge (the variants file's `judge:` or --judge).
+JUDGE_COLUMNS = ["judge_correct", "faithfulness", "judge_parse_failures"]
 REGRESSION_EXIT = 1
 
 
@@ -37,6 +39,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--questions", type=Path, help="Question set (JSONL/CSV); overrides the variants file.")
     p.add_argument("--only", action="append", metavar="VARIANT", help="Run only this variant (repeatable).")
     p.add_argument("--model", help="Use this model for every variant (e.g. local:qwen2.5-0.5b).")
+    p.add_argument(
+        "--judge",
+        metavar="MODEL",
+        help="Judge every answer with this model: judge_correct (against the golds) and faithfulness (to the "
+        "retrieved chunks), e.g. local:qwen2.5-1.5b or openai:gpt-4o-mini. Overrides the variants file's "
+        "'judge:'.",
+    )
     p.add_argument("--limit", type=int, help="Use only the first N questions.")
     p.add_argument(
         "--repeats",
@@ -55,7 +64,8 @@ def add_parser(sub: Any) -> None:
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="Fail (exit 1) when any variant's METRIC is below VALUE, e.g. contains=0.6 (repeatable).",
+        help="Fail (exit 1) when any variant's METRIC is below VALUE, e.g. contains=0.6 or, with a judge, "
+        "judge_correct=0.6 (repeatable).",
     )
     p.add_argument(
         "--concurrency",
@@ -89,25 +99,48 @@ def parse_thresholds(items: list[str]) -> dict[str, float]:
 def print_table(rows: list[dict[str, Any]]) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame(rows)[TABLE_COLUMNS]
+    frame = pd.DataFrame(rows)
+    frame = frame[TABLE_COLUMNS + [c for c in JUDGE_COLUMNS if c in frame.columns]]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
 
 
+def _check_metric(metric: str, summary: list[dict[str, Any]]) -> None:
+    if any(metric in row for row in summary):
+        return
+    if metric in JUDGE_COLUMNS:
+        raise ConfigError(
+            f"--fail-under: {metric} needs a judge. Add --judge MODEL (e.g. --judge local:qwen2.5-1.5b) or a "
+            "'judge:' line in the variants file."
+        )
+    known = ", ".join(TABLE_COLUMNS[4:] + JUDGE_COLUMNS[:2])
+    raise ConfigError(f"--fail-under: unknown metric '{metric}'. Known: {known}.")
+
+
 def threshold_failures(summary: list[dict[str, Any]], thresholds: dict[str, float]) -> list[str]:
+    """Every variant whose metric is below its floor (a metric that does not apply to a variant, such as
+    faithfulness without retrieval, is skipped; one with no score at all fails)."""
     failures = []
+    for metric in thresholds:
+        _check_metric(metric, summary)
     for row in summary:
         for metric, floor in thresholds.items():
             if metric not in row:
-                raise ConfigError(
-                    f"--fail-under: unknown metric '{metric}'. Known: {', '.join(TABLE_COLUMNS[4:])}."
-                )
+                continue
             value = row[metric]
             if value is None or value < floor:
                 failures.append(
                     f"{row['variant']}: {metric} = {value if value is None else round(value, 3)} < {floor}"
                 )
     return failures
+
+
+def judge_summary(run: Any) -> str:
+    """'rag: 2 replies could not be read' per variant, or that every reply was read."""
+    unread = {v.variant.name: int(v.aggregates().get("judge_parse_failures") or 0) for v in run.variants}
+    if not any(unread.values()):
+        return "every reply was read"
+    return ", ".join(f"{name}: {n} replies could not be read (no score)" for name, n in unread.items() if n)
 
 
 def baseline_regressions(run: Any, baseline: str) -> list[str]:
@@ -179,6 +212,7 @@ def _run(args: argparse.Namespace) -> Any:
         store=store,
         resume_run_id=args.resume,
         concurrency=args.concurrency,
+        judge=args.judge or vset.judge,
     )
     bar = tqdm(
         total=len(questions.questions) * len(variants) * options.repeats,
@@ -207,6 +241,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     thresholds = parse_thresholds(args.fail_under)
     run = _run(args)
     print_table(run.summary_rows())
+    if run.judge:
+        print(f"judged by {run.judge}: {judge_summary(run)}")
     print(
         f"answers from cache: {run.cache_summary()}"
         + (f" · run #{run.run_id} in the experiment store" if run.run_id else "")

@@ -157,13 +157,15 @@ def variant_from_dict(data: dict[str, Any], where: str = "variant") -> VariantCo
 
 
 class VariantSet(BaseModel):
-    """A variants file: the variants plus the corpus and question set they are meant for."""
+    """A variants file: the variants plus the corpus and question set they are meant for, and the model that
+    judges their answers (a run setting, not part of any variant's identity)."""
 
     model_config = ConfigDict(frozen=True)
 
     variants: tuple[VariantConfig, ...]
     corpus: Path | None = None
     questions: Path | None = None
+    judge: str | None = None
 
     def names(self) -> list[str]:
         return [v.name for v in self.variants]
@@ -175,7 +177,7 @@ class VariantSet(BaseModel):
         raise ConfigError(f"No variant named '{name}'. Known variants: {', '.join(self.names())}.")
 
 
-_FILE_KEYS = {"corpus", "questions", "defaults", "variants"}
+_FILE_KEYS = {"corpus", "questions", "defaults", "variants", "judge"}
 
 
 def _merge(defaults: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +191,8 @@ def parse_variant_set(data: Any, base_dir: Path, where: str) -> VariantSet:
     """Build a VariantSet from parsed YAML; paths in the file are relative to the file's folder."""
     if not isinstance(data, dict) or "variants" not in data:
         raise ConfigError(
-            f"{where}: expected a mapping with a 'variants' list (and optional corpus, questions, defaults)."
+            f"{where}: expected a mapping with a 'variants' list (and optional corpus, questions, defaults, "
+            "judge)."
         )
     unknown = set(data) - _FILE_KEYS
     if unknown:
@@ -217,7 +220,15 @@ def parse_variant_set(data: Any, base_dir: Path, where: str) -> VariantSet:
     def resolve(key: str) -> Path | None:
         return (base_dir / data[key]).resolve() if data.get(key) else None
 
-    return VariantSet(variants=tuple(variants), corpus=resolve("corpus"), questions=resolve("questions"))
+    judge = data.get("judge")
+    if judge is not None and (not isinstance(judge, str) or not judge.strip()):
+        raise ConfigError(f"{where}: 'judge' must be a model name such as local:qwen2.5-1.5b.")
+    return VariantSet(
+        variants=tuple(variants),
+        corpus=resolve("corpus"),
+        questions=resolve("questions"),
+        judge=judge.strip() if judge else None,
+    )
 
 
 def load_variant_set(path: Path) -> VariantSet:
@@ -242,6 +253,7 @@ def dump_variant_set(
     variants: list[VariantConfig] | tuple[VariantConfig, ...],
     corpus: str | None = None,
     questions: str | None = None,
+    judge: str | None = None,
 ) -> str:
     """YAML text that `load_variant_set` reads back into equal configs."""
     data: dict[str, Any] = {}
@@ -249,5 +261,7 @@ def dump_variant_set(
         data["corpus"] = corpus
     if questions:
         data["questions"] = questions
+    if judge:
+        data["judge"] = judge
     data["variants"] = [v.model_dump(mode="json", exclude_defaults=True) | {"name": v.name} for v in variants]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

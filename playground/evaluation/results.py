@@ -39,6 +39,10 @@ class QuestionResult:
     cache: dict[str, Any] = field(default_factory=dict)
     # What every model call behind the answer costs at the provider's list price (0 locally, None if unknown).
     cost_usd: float | None = None
+    # The LLM judge's verdicts with their reasons, tokens and cost ({} when the run had no judge), and a
+    # person's verdict from the answer inspector ("yes" / "partial" / "no"; None until someone labels it).
+    judge: dict[str, Any] = field(default_factory=dict)
+    human: str | None = None
 
     @classmethod
     def from_answer(
@@ -51,6 +55,7 @@ class QuestionResult:
         repeat: int = 0,
         cache: dict[str, Any] | None = None,
         cost_usd: float | None = None,
+        judge: dict[str, Any] | None = None,
     ) -> QuestionResult:
         """The row of one pipeline answer to `question`, with its scores and what computing it took."""
         return cls(
@@ -72,6 +77,7 @@ class QuestionResult:
             repeat=repeat,
             cache=cache or {},
             cost_usd=cost_usd,
+            judge=judge or {},
         )
 
     @classmethod
@@ -177,6 +183,7 @@ class EvalRun:
     stopped: bool = False
     version: str = __version__
     run_id: int | None = None
+    judge: str | None = None  # the judge model, a run setting: every variant's answers are judged by it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -187,6 +194,7 @@ class EvalRun:
             "questions": self.questions,
             "question_set_hash": self.question_set_hash,
             "stopped": self.stopped,
+            "judge": self.judge,
             "variants": [v.to_dict() for v in self.variants],
         }
 

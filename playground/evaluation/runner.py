@@ -17,6 +17,8 @@ from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
 from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
+from playground.evaluation.answer_judge import judge_answer, make_judge
+from playground.evaluation.judge import LLMJudge
 from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 from playground.evaluation.scoring import Embed, score_answer
 from playground.ingest.questions import EvidenceLocator, Question, QuestionSet, Span
@@ -52,6 +54,10 @@ class RunOptions:
     resume_run_id: int | None = None
     # Answers computed at once; None: the PLAYGROUND_CONCURRENCY setting, else see `sweep_concurrency`.
     concurrency: int | None = None
+    # The model that judges every answer (judge_correct, faithfulness); None: no judge. `judge_llm` answers as
+    # it instead of loading it (a model already loaded, a test's fake, a replay's no-call stand-in).
+    judge: str | None = None
+    judge_llm: LLM | None = None
 
 
 def _is_hosted(model: str) -> bool:
@@ -118,6 +124,14 @@ def _semantic_embed(settings: Settings, cache: EmbeddingCache | None) -> Embed |
     return (CachedEmbedder(embedder, cache) if cache is not None else embedder).embed_documents
 
 
+def _judge(
+    options: RunOptions, settings: Settings, caches: tuple[ResponseCache, EmbeddingCache] | None
+) -> LLMJudge | None:
+    if not options.judge:
+        return None
+    return make_judge(options.judge, settings, caches[0] if caches else None, options.judge_llm)
+
+
 def _open_caches(settings: Settings, options: RunOptions) -> tuple[ResponseCache, EmbeddingCache] | None:
     if not options.use_cache:
         return None
@@ -147,7 +161,7 @@ def _start_record(
         questions=run.questions,
         question_set_hash=run.question_set_hash,
         configs=list(variants),
-        meta={"repeats": options.repeats},
+        meta={"repeats": options.repeats, "judge": options.judge},
     )
     return run_id, set()
 
@@ -173,12 +187,14 @@ def run_evaluation(
     for variant in variants:
         pricing.price(variant.model)  # a malformed PLAYGROUND_PRICES stops the run here, with what to fix
     caches = _open_caches(settings, options)
+    judge = _judge(options, settings, caches)
     pipelines = prepare_pipelines(variants, corpus, settings, llm, on_stage, caches)
     run = EvalRun(
         corpus=corpus.name if corpus else "",
         questions=questions.name,
         question_set_hash=questions.content_hash,
         variants=[VariantResult(p.variant) for p in pipelines],
+        judge=options.judge,
     )
     run.run_id, done_before = _start_record(options, run, corpus, variants)
     plan = _Plan(
@@ -188,6 +204,7 @@ def run_evaluation(
         locator=EvidenceLocator(corpus) if corpus is not None else None,
         repeats=options.repeats,
         done_before=done_before,
+        judge=judge,
     )
     total = len(questions.questions) * len(pipelines) * options.repeats
     recorder = _Recorder(
@@ -224,6 +241,7 @@ class _Task:
     pipeline: Pipeline
     result: VariantResult
     repeat: int
+    judge: LLMJudge | None = None
 
     def answer(self, embed: Embed | None) -> QuestionResult:
         """Runs on a worker thread; a failure becomes a row with its error (`run_safely`)."""
@@ -231,14 +249,16 @@ class _Task:
         with call_log() as log:  # scoring inside: its embeddings count as this answer's cache traffic
             outcome = pipeline.run_safely(self.question.question)
             metrics = score_answer(self.question, outcome, self.located, pipeline.variant.top_k, embed)
+            judged = judge_answer(self.judge, self.question, outcome) if self.judge else None
         return QuestionResult.from_answer(
             self.question,
             outcome,
             self.located,
-            metrics=metrics,
+            metrics=metrics | (judged.metrics if judged else {}),
             repeat=self.repeat,
             cache=log.as_dict(),
             cost_usd=_answer_cost(pipeline.variant.model, outcome, log.tokens),
+            judge=judged.details if judged else None,
         )
 
 
@@ -281,6 +301,7 @@ class _Plan:
     locator: EvidenceLocator | None
     repeats: int
     done_before: Done
+    judge: LLMJudge | None = None
 
     def tasks(self) -> Iterator[_Task]:
         """Repeat by repeat, question by question, each for every variant."""
@@ -289,9 +310,7 @@ class _Plan:
                 located = self.locator.locate_all(q) if self.locator else []
                 for pipeline, result in zip(self.pipelines, self.run.variants, strict=False):
                     if (result.variant.name, q.qid, repeat) not in self.done_before:
-                        yield _Task(
-                            question=q, located=located, pipeline=pipeline, result=result, repeat=repeat
-                        )
+                        yield _Task(q, located, pipeline, result, repeat, self.judge)
 
 
 def _sweep(

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from playground.evaluation import metrics as m
+from playground.evaluation.answer_judge import count_failures
 from playground.ingest.questions import Question, Span, holds
 from playground.rag.pipeline import PipelineResult
 from playground.retrieval.index import ScoredChunk
@@ -122,8 +123,8 @@ def _mean_or_none(values: Sequence[float]) -> float | None:
 
 
 def aggregate(rows: Sequence[ScoredAnswer]) -> dict[str, float | None]:
-    """Means over the rows that did not fail: every metric, latency, tokens and cost; and the primary metric's
-    bootstrap confidence interval."""
+    """Means over the rows that did not fail: every metric, latency, tokens and cost; the judge's unread replies,
+    failed calls and cost when a judge ran; and the primary metric's bootstrap confidence interval."""
     ok = [r for r in rows if not r.error]
     out: dict[str, float | None] = {"n": float(len(rows)), "errors": float(len(rows) - len(ok))}
     for name in metric_names(ok):
@@ -132,6 +133,7 @@ def aggregate(rows: Sequence[ScoredAnswer]) -> dict[str, float | None]:
     out["prompt_tokens"] = _mean_or_none([float(r.prompt_tokens) for r in ok])
     out["completion_tokens"] = _mean_or_none([float(r.completion_tokens) for r in ok])
     out["cost_usd"] = _mean_or_none([r.cost_usd for r in ok if r.cost_usd is not None])
+    out.update(count_failures(rows))
     low, high = m.bootstrap_ci([r.metrics.get(PRIMARY_METRIC) or 0.0 for r in ok]) if ok else (None, None)
     out[f"{PRIMARY_METRIC}_ci_low"], out[f"{PRIMARY_METRIC}_ci_high"] = low, high
     return out

@@ -248,7 +248,8 @@ def _rerun(bundle: Bundle, settings: Settings) -> EvalRun:
         bundle.questions.subset(ids=qids),
         settings,
         llm=NoCallLLM(),
-        options=RunOptions(repeats=repeats),
+        # The run's judge, if it had one, answers from the bundle's cache too (its calls are logged per answer).
+        options=RunOptions(repeats=repeats, judge=bundle.run.get("judge"), judge_llm=NoCallLLM()),
     )
 
 

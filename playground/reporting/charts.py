@@ -94,6 +94,20 @@ ANSWER_METRICS = {
         "meaning similarity",
         "how close in meaning the answer is to the gold, by the embedder: rewards paraphrases",
     ),
+    "judge_correct": (
+        "judged correct (LLM judge)",
+        "an LLM judge's verdict that the answer states the gold's fact (yes 1, partial 0.5, no 0): reads "
+        "meaning, so it suits sentence-length golds; check it against your own verdicts on History",
+    ),
+    "faithfulness": (
+        "faithfulness (LLM judge)",
+        "the share of the answer's claims that the retrieved chunks support: low means the model added facts "
+        "of its own; only for variants that retrieve",
+    ),
+    "human": (
+        "right (your verdicts)",
+        "your own verdicts from the answer inspector (right 1, partly 0.5, wrong 0), on the answers you labelled",
+    ),
 }
 
 

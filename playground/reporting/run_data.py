@@ -29,6 +29,10 @@ SUMMARY_LABELS = {
     "exact_match": "exact match",
     "token_f1": "token F1",
     "semantic_sim": "meaning similarity",
+    "judge_correct": "judged correct (LLM judge)",
+    "faithfulness": "faithfulness (LLM judge)",
+    "judge_parse_failures": "judge replies unread",
+    "human": "right (your verdicts)",
     "hit@k": "evidence found (hit@k)",
     "recall@k": "recall@k",
     "mrr": "MRR",
@@ -39,6 +43,7 @@ SUMMARY_LABELS = {
     "prompt_tokens": "prompt tokens",
     "completion_tokens": "answer tokens",
     "cost_usd": "cost per answer (USD)",
+    "judge_cost_usd": "judge cost per answer (USD)",
 }
 INCOMPLETE_STATUSES = ("running", "incomplete", "stopped")
 # Defaults for fields a stored row may lack (rows written by older versions, or hand-made ones).
@@ -138,6 +143,7 @@ def store_run_to_dict(stored: Mapping[str, Any]) -> dict[str, Any]:
         "finished_at": stored.get("finished_at"),
         "corpus_hash": stored.get("corpus_hash", ""),
         "meta": dict(stored.get("meta") or {}),
+        "judge": (stored.get("meta") or {}).get("judge"),
     }
 
 

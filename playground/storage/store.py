@@ -280,6 +280,25 @@ class ExperimentStore:
             sql, params = sql + " AND repeat_index = ?", [run_id, repeat]
         return {(str(v), str(q)) for v, q in self.db.query(sql, params)}
 
+    def set_human_verdict(
+        self, run_id: int, variant: str, qid: str, repeat: int, verdict: str | None, score: float | None
+    ) -> None:
+        """Keep a person's verdict on one answer in its row, with the `human` metric it gives, so every view of the
+        run reads it like any other score; a verdict of None removes both."""
+        where = "WHERE run_id = ? AND variant = ? AND qid = ? AND repeat_index = ?"
+        params: tuple[Any, ...] = ()
+        if verdict is None:
+            sql = f"UPDATE run_rows SET row = json_remove(row, '$.human', '$.metrics.human') {where}"
+        else:
+            sql = f"UPDATE run_rows SET row = json_set(row, '$.human', ?, '$.metrics.human', ?) {where}"
+            params = (verdict, score)
+        with self.db.transaction() as conn:
+            changed = conn.execute(sql, (*params, run_id, variant, str(qid), repeat)).rowcount
+        if not changed:
+            raise InputError(
+                f"Run #{run_id} has no saved answer of '{variant}' to {qid}: reopen the run and try again."
+            )
+
     def mark_interrupted(self) -> list[int]:
         """Turn 'running' runs whose process has died into 'incomplete'; returns their ids."""
         running = self.db.query("SELECT id, host, pid, process_token FROM runs WHERE status = 'running'")
