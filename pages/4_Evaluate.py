@@ -6,7 +6,18 @@ import streamlit as st
 
 from playground.evaluation.results import EvalRun
 from playground.reporting import charts
-from ui import choosers, question_generate, question_table, resources, runner, state, timing, views, widgets
+from ui import (
+    choosers,
+    question_generate,
+    question_table,
+    resources,
+    runner,
+    state,
+    timing,
+    verdicts,
+    views,
+    widgets,
+)
 
 widgets.page_start(
     "Evaluate",
@@ -50,6 +61,7 @@ choosers.mismatch_warning(uses_retrieval)
 timing.show(chosen, len(subset.questions), limit_key="ev_limit")
 
 st.subheader("3 · Run")
+judge = verdicts.judge_chooser("ev_judge")
 run_col, stop_col = st.columns([1, 4])
 start = run_col.button(
     "Run",
@@ -68,11 +80,14 @@ if start:
 
     def refresh(run: EvalRun, done: int, total: int) -> None:
         rows = run.summary_rows()
-        accuracy_slot.plotly_chart(charts.accuracy_chart(rows), key=f"ev_live_acc_{done}", width="stretch")
+        live_metric = "judge_correct" if judge else "contains"  # the judge's verdicts, as they come in
+        accuracy_slot.plotly_chart(
+            charts.accuracy_chart(rows, live_metric), key=f"ev_live_acc_{done}", width="stretch"
+        )
         matrix_slot.plotly_chart(charts.outcome_matrix(run), key=f"ev_live_matrix_{done}", width="stretch")
 
     total = len(subset.questions) * len(chosen)
-    runner.evaluate(chosen, corpus, subset, refresh=refresh, every=max(1, total // 20))
+    runner.evaluate(chosen, corpus, subset, refresh=refresh, every=max(1, total // 20), judge=judge)
     live_area.empty()
 
 st.subheader("4 · Results")

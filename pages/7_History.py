@@ -7,7 +7,7 @@ import streamlit as st
 from playground.evaluation import diagnosis
 from playground.reporting import export
 from playground.reporting.charts_journey import journey_chart
-from ui import history, resources, state, views, widgets
+from ui import history, resources, state, verdicts, views, widgets
 
 widgets.page_start(
     "History",
@@ -59,6 +59,8 @@ views.summary_table(live)
 views.charts_grid(live, "hi")
 st.subheader("One answer in detail")
 views.cell_inspector(live, "hi_cell")
+st.subheader("Do the judge and the metrics agree with you?")
+verdicts.agreement_view(run)  # verdicts are saved at the click, before this rerun read the run
 
 st.subheader("3 · Why answers fail, and what to try")
 st.caption(

@@ -56,10 +56,11 @@ def answer_with(variant: VariantConfig, question: str, corpus: Corpus | None) ->
     return Answer(variant.key(), question, result)
 
 
-def _warm_models(variants: Sequence[VariantConfig]) -> list[LLM]:
-    """Load each model once, up front and visibly, so the run itself starts answering at once."""
+def _warm_models(variants: Sequence[VariantConfig], judge: str | None = None) -> list[LLM]:
+    """Load each model (and the judge) once, up front and visibly, so the run itself starts answering at once."""
     settings = state.settings()
-    return [resources.llm(name, settings) for name in dict.fromkeys(v.model for v in variants)]
+    names = dict.fromkeys([*(v.model for v in variants), *([judge] if judge else [])])
+    return [resources.llm(name, settings) for name in names]
 
 
 def evaluate(
@@ -68,12 +69,14 @@ def evaluate(
     questions: QuestionSet,
     refresh: Refresh | None = None,
     every: int = 1,
+    judge: str | None = None,
 ) -> EvalRun | None:
-    """Run an evaluation with a progress bar; `refresh(run_so_far, done, total)` redraws live charts."""
+    """Run an evaluation with a progress bar; `refresh(run_so_far, done, total)` redraws live charts. With
+    `judge`, that model judges every answer."""
     state.last_run()  # settles a run that an earlier click interrupted, before this one takes its place
     settings = state.settings()
     bar = st.progress(0.0, text="Loading the models…")
-    models = resources.guarded("loading the models", _warm_models, variants)
+    models = resources.guarded("loading the models", _warm_models, variants, judge)
     if models is None:
         bar.empty()
         return None
@@ -83,6 +86,7 @@ def evaluate(
         questions=questions.name,
         question_set_hash=questions.content_hash,
         variants=[],
+        judge=judge,
     )
     state.start_live_run(live)
 
@@ -109,7 +113,9 @@ def evaluate(
         llm=lambda name: resources.llm(name, settings),  # the models loaded above, never a second copy
         on_row=on_row,
         on_stage=on_stage,
-        options=RunOptions(store=store),
+        options=RunOptions(
+            store=store, judge=judge, judge_llm=resources.llm(judge, settings) if judge else None
+        ),
     )
     bar.empty()
     if run is None:

@@ -20,7 +20,7 @@ from playground.ingest.questions import EvidenceLocator, Question, Span, holds
 from playground.rag.pipeline import PipelineResult
 from playground.reporting import charts, export
 from playground.reporting.run_data import SUMMARY_LABELS
-from ui import metric_choice, widgets
+from ui import metric_choice, verdicts, widgets
 
 SUMMARY_COLUMNS = SUMMARY_LABELS  # the same readable names as the exported tables
 
@@ -212,6 +212,11 @@ SUMMARY_GROUPS = (
         ),
     ),
     ("Retrieval", ("variant", "hit@k", "recall@k", "mrr", "ndcg@k", "context_precision", "context_recall")),
+    # Shown when the run had a judge or someone labelled answers.
+    (
+        "Judged",
+        ("variant", "judge_correct", "faithfulness", "human", "judge_parse_failures", "judge_cost_usd"),
+    ),
     ("Time and cost", ("variant", "latency_s", "prompt_tokens", "completion_tokens", "cost_usd")),
 )
 INTERVAL = "accuracy 95% interval"
@@ -231,7 +236,7 @@ _TEXT = ("variant", "model", "interval")
 def _group_frame(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     present = [c for c in columns if c in frame.columns and (c == "variant" or frame[c].notna().any())]
     labels = SUMMARY_COLUMNS | {"interval": INTERVAL}
-    # numbers as numbers, so a variant without retrieval shows empty cells rather than "None"
+    # numbers as numbers, and a metric that does not apply (retrieval, for a variant without it) shown as "–"
     numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in present if c not in _TEXT}
     return frame[present].assign(**numbers).rename(columns=labels)
 
@@ -249,14 +254,17 @@ def summary_table(run: EvalRun) -> None:
             format="percent", min_value=0.0, max_value=1.0
         ),
         **{SUMMARY_COLUMNS[k]: _DECIMAL for k in _DECIMALS},
-        **{SUMMARY_COLUMNS[k]: _PERCENT for k in ("exact_match", "token_f1", "hit@k")},
+        **{
+            SUMMARY_COLUMNS[k]: _PERCENT
+            for k in ("exact_match", "token_f1", "hit@k", "judge_correct", "faithfulness", "human")
+        },
     }
     for title, columns in SUMMARY_GROUPS:
         table = _group_frame(frame, columns)
-        if title == "Retrieval" and len(table.columns) == 1:
-            continue  # no variant retrieved: nothing to show
+        if title in ("Retrieval", "Judged") and len(table.columns) == 1:
+            continue  # no variant retrieved (or was judged): nothing to show
         st.caption(title)
-        st.dataframe(table, hide_index=True, width="stretch", column_config=config)
+        st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder="–")
 
 
 def charts_grid(run: EvalRun, key: str) -> None:
@@ -308,6 +316,8 @@ def cell_inspector(run: EvalRun, key: str) -> None:
         st.error(row.error)
     scores = {k: v for k, v in row.metrics.items() if v is not None}
     st.dataframe(pd.DataFrame([scores | {"seconds": row.latency_s}]), hide_index=True)
+    verdicts.judge_view(row)
+    verdicts.human_verdict(run, variant, row, key)
     steps_view(row.steps)
     if row.retrieved:
         flags = [bool(c.get("holds_evidence")) for c in row.retrieved]
