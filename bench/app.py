@@ -58,18 +58,35 @@ def _go(page, label: str) -> None:
     go_to(page, label, timeout_ms=300_000)
 
 
+PAINT_REPEATS = 3
+
+
+def _paint_medians(browser, env: dict[str, str]) -> tuple[float, float]:
+    """Median first paint of the hello-world app and of the app, launched in turn: on a shared 2-core machine one
+    launch each varied by a second, more than the difference measured."""
+    hello, app = [], []
+    for _ in range(PAINT_REPEATS):
+        for script, found, script_env in (("bench/hello_app.py", hello, {}), ("app.py", app, env)):
+            seconds, (ctx, page) = _first_paint(browser, script, script_env)
+            found.append(seconds)
+            page.close()
+            ctx.__exit__(None, None, None)
+    return statistics.median(hello), statistics.median(app)
+
+
 def main() -> None:
     env = {
         "PLAYGROUND_DATA_DIR": tempfile.mkdtemp(prefix="playground-bench-app-"),
         "PLAYGROUND_MODEL": "local:qwen2.5-0.5b",
     }
     with chromium() as browser:
-        hello_paint, (hello_ctx, hello) = _first_paint(browser, "bench/hello_app.py", {})
+        hello_paint, app_paint = _paint_medians(browser, env)
+        _, (hello_ctx, hello) = _first_paint(browser, "bench/hello_app.py", {})
         hello_button = hello.get_by_text("a widget")
         hello_rerun = _rerun_time(hello, lambda i: hello_button.click())
         hello_ctx.__exit__(None, None, None)
 
-        app_paint, (app_ctx, page) = _first_paint(browser, "app.py", env)
+        _, (app_ctx, page) = _first_paint(browser, "app.py", env)
         _go(page, "RAG lab")
         page.get_by_role("button", name="Ask every variant").click()  # loads the embedder, index and model
         page.get_by_text("Exact prompt sent").first.wait_for(timeout=600_000)
@@ -90,7 +107,7 @@ def main() -> None:
                 app_paint,
                 hello_paint,
                 "s",
-                "baseline = hello-world app; target < 3 s",
+                f"median of {PAINT_REPEATS} launches each, in turn; baseline = hello-world app; target < 1.2x",
             ),
             Figure(
                 "rerun after a widget change (RAG lab, models loaded), s",
