@@ -64,7 +64,7 @@ def test_upload_index_rag_lab_and_evaluate_in_a_real_browser(tmp_path, upload_fi
         page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(
             [str(p) for p in upload_files]
         )
-        page.get_by_text("Your upload (3 files)").wait_for(timeout=60_000)
+        page.get_by_text("Your upload (3 files)").first.wait_for(timeout=60_000)  # page and sidebar
         wait_for_run(page)
         assert page.get_by_text("empty.txt").first.is_visible(), "the bad file is named"
         page.get_by_role("button", name="Build the index").click()
