@@ -247,3 +247,12 @@ def test_model_names_are_parsed_only_in_names_py() -> None:
         for hit in _stray_lines(f.read_text(encoding="utf-8"), f.relative_to(ROOT).as_posix())
     ]
     assert not found, "Parse or build model names with playground.models.names:\n" + "\n".join(found)
+
+
+def test_a_compatible_server_never_gets_the_openai_key(tmp_path: Path) -> None:
+    """An `openai-compatible:` server may be anyone's: it gets its own key or none, not the user's OpenAI key."""
+    settings = Settings(data_dir=tmp_path, openai_api_key="sk-openai-secret")
+    assert openai_client(settings, base_url="http://127.0.0.1:9/v1").api_key == "not-needed"
+    with_own_key = dataclasses.replace(settings, compatible_api_key="vllm-key")
+    assert openai_client(with_own_key, base_url="http://127.0.0.1:9/v1").api_key == "vllm-key"
+    assert openai_client(with_own_key).api_key == "sk-openai-secret"  # OpenAI itself still gets its key

@@ -42,6 +42,9 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
+    # The key for `openai-compatible:` servers (vLLM with --api-key, a gateway). Kept apart from the OpenAI key so
+    # that key is never sent to a third-party server.
+    compatible_api_key: str | None = field(default=None, repr=False)
     request_timeout_s: float = 120.0
     max_retries: int = 2
     # Requests in flight at once against a hosted model during a sweep; None: 4 for hosted models, 1 for local
@@ -56,6 +59,7 @@ class Settings:
             data_dir=default_data_dir(),
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or None,
+            compatible_api_key=os.environ.get("OPENAI_COMPATIBLE_API_KEY") or None,
             request_timeout_s=_number("PLAYGROUND_REQUEST_TIMEOUT_S", 120.0, float, 0.1) or 120.0,
             max_retries=_number("PLAYGROUND_MAX_RETRIES", 2, int, 0) or 0,
             concurrency=_number("PLAYGROUND_CONCURRENCY", None, int, 1),

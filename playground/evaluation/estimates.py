@@ -83,7 +83,9 @@ def default_speed(model: str) -> Speed:
 
 def slower_than_fast(model: str) -> bool:
     """Whether the fast local model would answer sooner than `model` (judged by their default speeds)."""
-    return default_speed(model).write_tps < default_speed(FAST_MODEL).write_tps and model.startswith("local:")
+    parsed = try_parse_model_name(model)
+    is_local = parsed is not None and parsed.provider == "local"
+    return is_local and default_speed(model).write_tps < default_speed(FAST_MODEL).write_tps
 
 
 def measured_speed(model: str, samples: Iterable[Sample]) -> Speed:

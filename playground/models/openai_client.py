@@ -32,8 +32,10 @@ def openai_client(settings: Settings, *, base_url: str | None = None, needed_by:
         import openai
     except ImportError:
         raise ModelError("The 'openai' package is not installed: run the set-up (make run).") from None
+    # A named compatible server gets its own key (or none), never the OpenAI key: it may be anyone's server.
+    key = (settings.compatible_api_key if base_url else settings.openai_api_key) or NO_KEY
     return openai.OpenAI(
-        api_key=settings.openai_api_key or NO_KEY,
+        api_key=key,
         base_url=url or OPENAI_URL,
         timeout=settings.request_timeout_s,
         max_retries=settings.max_retries,
