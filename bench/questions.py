@@ -1,7 +1,7 @@
 """Question-set generation measured: the fictional sample, the fast local model, all three kinds.
 
 Prints questions kept per minute (every check included: the closed-book answer of each kept question and the
-retrieval check of each unanswerable one), the share of tries kept, and the share of kept answerable questions
+retrieval check of each unanswerable one, both by the 1.5B check model), the share of tries kept, and the share of kept answerable questions
 whose evidence the locator finds in the corpus once the file is read back. The model's calls start from an
 empty cache, so the speed is the model's. Not part of the default suite: `python -m bench questions` (N from
 BENCH_QUESTIONS_N, default 45; about 15 minutes on 2 cores). The set is written to
@@ -18,7 +18,7 @@ from bench.common import RESULTS, ROOT, Figure, report, scratch_data_dir
 from playground.core.config import IndexConfig
 from playground.core.settings import Settings
 from playground.evaluation.testset import GenerationOptions, GenerationReport, generate_questions
-from playground.evaluation.testset.pipelines import build_checks, with_cache
+from playground.evaluation.testset.pipelines import CHECK_MODEL, build_checks, with_cache
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import EvidenceLocator, QuestionSet, load_questions
 from playground.models.registry import get_llm
@@ -47,7 +47,7 @@ def main() -> None:
     corpus, index = load_folder(DOCS), IndexConfig()
     llm = with_cache(get_llm(MODEL, settings), settings)
     started = time.perf_counter()
-    checks = build_checks(llm, corpus, settings, index)
+    checks = build_checks(with_cache(get_llm(CHECK_MODEL, settings), settings), corpus, settings, index)
     indexing = time.perf_counter() - started
     options = GenerationOptions(n=n, kinds=("single", "multi-hop", "unanswerable"), seed=0)
     generated = generate_questions(

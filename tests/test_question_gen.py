@@ -85,10 +85,10 @@ def test_sentences_join_wrapped_lines_and_stay_findable_in_the_document() -> Non
 
 def test_answer_candidates_are_amounts_dates_counts_and_names() -> None:
     common = facts.lowercase_words(["the a day in and was founded on by trips are booked through can"])
-    assert facts.answer_candidates("Trips are booked through Parcelwyn Travel on 3 March 2014.", common) == [
-        "3 March 2014",
-        "March 2014",
-        "Parcelwyn Travel",
+    sentence = "Trips are booked through Parcelwyn Travel on 3 March 2014."
+    assert facts.answer_candidates(sentence, common) == ["3 March 2014"]  # a name only when there is no fact
+    assert facts.answer_candidates("Trips are booked through Parcelwyn Travel.", common) == [
+        "Parcelwyn Travel"
     ]
     assert facts.answer_candidates("The per diem is €48 a day.", common) == ["€48"]
     assert facts.answer_candidates("Children under 21 can be added.", common) == ["21"]
@@ -270,23 +270,45 @@ def test_the_closed_book_answer_is_a_warning_not_a_rejection(corpus: Corpus) -> 
     assert len(report.items) == 2 and len(warned) == 1 and "without the documents" in warned[0].warnings[0]
 
 
-def test_unanswerable_questions_are_kept_only_when_retrieval_finds_no_answer(corpus: Corpus) -> None:
+def test_unanswerable_questions_are_kept_only_when_retrieval_finds_no_support(corpus: Corpus) -> None:
     rules = [
         ("does not answer", json.dumps({"question": "How many staff work in the Zone B office?"})),
         *GOOD_RULES,
     ]
-    answers = {"found": "27 days", "missing": "not in the documents"}
-    for outcome, answer in answers.items():
-        checks = DocumentChecks(with_documents=lambda q, a=answer: a)
-        options = GenerationOptions(n=1, kinds=("unanswerable",), tries_per_question=1)
+    options = GenerationOptions(n=1, kinds=("unanswerable",), tries_per_question=1)
+    for supported in (True, False):
+        checks = DocumentChecks(supported=lambda q, s=supported: s)
         report = generate_questions(
             chunks_of(corpus), ScriptedLLM(rules), options, corpus=corpus, checks=checks
         )
-        if outcome == "missing":
+        if supported:
+            assert not report.items and report.reasons() == {"the documents may answer it": 1}
+        else:
             assert report.items[0].answers == ("not in the documents",) and report.items[0].evidence == ()
             assert report.question_set().questions[0].qtype == "unanswerable"
-        else:
-            assert not report.items and report.reasons() == {"the documents may answer it": 1}
+
+
+def test_support_falls_back_to_the_answer_when_the_model_cannot_score(corpus: Corpus) -> None:
+    from playground.evaluation.testset.pipelines import retrieval_support
+    from playground.rag.pipeline import Pipeline
+    from playground.retrieval.index import ScoredChunk
+
+    @dataclass
+    class Retrieves:
+        name: str = "fixed"
+
+        def search(self, query: Any, k: int, categories: Any = None) -> list[ScoredChunk]:
+            return [ScoredChunk(chunks_of(corpus)[1], 1.0, 1)]
+
+    def rag(model: Any) -> Pipeline:
+        from playground.evaluation.testset.pipelines import retrieval_variant
+
+        return Pipeline(
+            retrieval_variant("fake:extractive", IndexConfig()), model, index=object(), retriever=Retrieves()
+        )  # type: ignore[arg-type]
+
+    assert retrieval_support(rag(FakeLLM()))("How many days of paid annual leave does an employee get?")
+    assert not retrieval_support(rag(FakeLLM()))("Which colour is the office door?")
 
 
 def test_unanswerable_questions_need_a_retrieval_check(corpus: Corpus) -> None:
@@ -498,6 +520,7 @@ def _evaluate_page(settings: Any, corpus: Corpus, model: str) -> Any:
     at.switch_page("pages/4_Evaluate.py").run()
     at.number_input(key="ev_gen_n").set_value(3)
     at.checkbox(key="ev_gen_closed").uncheck()
+    at.selectbox(key="ev_gen_check_model").set_value("fake:extractive")
     at.session_state["ev_gen_kinds"] = ["single"]
     return at
 
@@ -525,3 +548,12 @@ def test_evaluate_page_says_what_to_do_when_the_model_writes_garbage(
     warning = " ".join(w.value for w in at.warning)
     assert "Kept 0 of 3 questions" in warning and "larger model" in warning
     assert any("reply is not the JSON asked for" in str(d.value) for d in at.dataframe)
+
+
+def test_kinds_that_cannot_be_made_are_replaced_by_single_facts(corpus: Corpus) -> None:
+    options = GenerationOptions(n=2, kinds=("single", "multi-hop"))  # no two files here share a name
+    report = generate_questions(chunks_of(corpus), ScriptedLLM(GOOD_RULES), options, corpus=corpus)
+    assert report.by_kind() == {"single": 2}
+    assert report.notes == [
+        "multi-hop: 1 could not be made (nothing to write them from); single-fact questions were written instead."
+    ]

@@ -16,6 +16,7 @@ import streamlit as st
 from playground.core.documents import Corpus
 from playground.evaluation.testset import KINDS, GenerationOptions, GenerationReport, Kind, generate_questions
 from playground.evaluation.testset.pipelines import (
+    CHECK_MODEL,
     checks_from,
     closed_book_variant,
     retrieval_variant,
@@ -33,6 +34,21 @@ KIND_LABELS: dict[Kind, str] = {
     "multi-hop": "Two documents (multi-hop)",
     "unanswerable": "Not in the documents",
 }
+
+
+def _check_model(key: str) -> str:
+    choices = widgets.model_choices(CHECK_MODEL)
+    return str(
+        st.selectbox(
+            "Model that checks them",
+            choices,
+            index=choices.index(CHECK_MODEL),
+            key=f"{key}_check_model",
+            format_func=widgets.model_label,
+            help="Answers each question without the documents, and decides whether a retrieved passage "
+            "answers an 'unanswerable' one. The 0.5B model cannot tell what a passage answers.",
+        )
+    )
 
 
 def _options(key: str) -> tuple[str, GenerationOptions, bool]:
@@ -94,14 +110,16 @@ def _progress_text(report: GenerationReport) -> str:
     return f"Kept {len(report.items)} of {report.target} questions · {report.attempts} tries · {left}"
 
 
-def _run(corpus: Corpus, model: str, options: GenerationOptions, closed: bool) -> GenerationReport:
+def _run(
+    corpus: Corpus, models: tuple[str, str], options: GenerationOptions, closed: bool
+) -> GenerationReport:
     settings = state.settings()
-    llm = with_cache(resources.llm(model, settings), settings)
-    checks = _checks(corpus, llm, options, closed)
+    llm, checker = (with_cache(resources.llm(name, settings), settings) for name in models)
+    checks = _checks(corpus, checker, options, closed)
     name = f"generated-{time.strftime('%Y%m%d-%H%M')}"
     report = GenerationReport(target=options.n)
     st.session_state[REPORT] = report
-    bar = st.progress(0.0, text=f"Writing questions with {widgets.model_label(model)}…")
+    bar = st.progress(0.0, text=f"Writing questions with {widgets.model_label(models[0])}…")
 
     def progress(done: GenerationReport) -> None:
         if done.items:
@@ -144,6 +162,7 @@ def generate_panel(key: str, corpus: Corpus | None) -> None:
         f"From the corpus {widgets.plain(state.corpus_label())}: each question is checked and kept or rejected with a reason."
     )
     model, options, closed = _options(key)
+    check_model = _check_model(key)
     go, stop = st.columns([1, 4])
     start = go.button("Write questions", key=f"{key}_go", type="primary", icon=":material/auto_awesome:")
     # A click reruns the page and so ends a run; what was kept is already in the session.
@@ -154,7 +173,7 @@ def generate_panel(key: str, corpus: Corpus | None) -> None:
         help="Stop writing; the questions kept so far stay.",
     )
     if start:
-        resources.guarded("writing questions", _run, corpus, model, options, closed)
+        resources.guarded("writing questions", _run, corpus, (model, check_model), options, closed)
     report = st.session_state.get(REPORT)
     if isinstance(report, GenerationReport):
         _summary(report)

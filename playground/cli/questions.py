@@ -23,6 +23,12 @@ def add_parser(sub: Any) -> None:
     g.add_argument(
         "--model", default=DEFAULT_LOCAL_MODEL, help=f"The writing model (default {DEFAULT_LOCAL_MODEL})."
     )
+    g.add_argument(
+        "--check-model",
+        default=DEFAULT_LOCAL_MODEL,
+        help="The model for the checks: the closed-book answer and the retrieval support of unanswerable "
+        f"questions (default {DEFAULT_LOCAL_MODEL}; the 0.5B model cannot tell what a passage answers).",
+    )
     g.add_argument("--seed", type=int, default=0, help="Which passages are drawn (default 0).")
     g.add_argument(
         "--kinds",
@@ -65,10 +71,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     options = GenerationOptions(n=args.n, kinds=parse_kinds(args.kinds), seed=args.seed)
     index = IndexConfig(chunk_size=args.chunk_size, chunk_overlap=min(30, args.chunk_size // 4))
     corpus = load_folder(args.corpus)
-    llm = get_llm(args.model, settings)
-    llm = llm if args.no_cache else with_cache(llm, settings)
+    llm, checker = (get_llm(name, settings) for name in (args.model, args.check_model))
+    if not args.no_cache:
+        llm, checker = with_cache(llm, settings), with_cache(checker, settings)
     checks = build_checks(
-        llm,
+        checker,
         corpus,
         settings,
         index,

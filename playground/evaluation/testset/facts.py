@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 MIN_SENTENCE_WORDS, MAX_SENTENCE_WORDS = 6, 60
-_BLOCK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+•]\s|\d+[.)]\s|#|\|))")
+_STARTS_UNIT = re.compile(r"(?:[-*+•]\s|\d+[.)]\s|#|\|)")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(€$£])")
 _MARKER = re.compile(r"^(?:[-*+•]|\d+[.)]|#+)\s+")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -32,12 +32,29 @@ _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:[ \t]+[A-Z0-9][\w'’-]*)*")
 _LOWER_WORD = re.compile(r"\b[a-z][\w'’-]*")
 
 
+def _units(text: str) -> list[str]:
+    """Paragraphs, list items, headings and table rows, with wrapped lines joined."""
+    units: list[str] = []
+    current: list[str] = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line or _STARTS_UNIT.match(line):
+            units.append(" ".join(current))
+            current = []
+        if line:
+            current.append(line)
+        if line.startswith(("#", "|")):  # a heading or table row ends where its line ends
+            units.append(" ".join(current))
+            current = []
+    units.append(" ".join(current))
+    return [u for u in units if u]
+
+
 def sentences(text: str) -> list[str]:
-    """The text's sentences, list items, table rows and headings, with wrapped lines joined; each one is the
-    document's own text up to whitespace, so the evidence locator finds it."""
+    """The text's sentences, list items, table rows and headings; each one is the document's own text up to
+    whitespace, so the evidence locator finds it."""
     found: list[str] = []
-    for block in _BLOCK.split(text):
-        flat = _MARKER.sub("", " ".join(block.split()))
+    for unit in _units(text):
+        flat = _MARKER.sub("", unit)
         found.extend(s.strip() for s in _SENTENCE.split(flat) if len(s.strip()) > 3)
     return found
 
@@ -86,8 +103,9 @@ def names(text: str, common: set[str]) -> set[str]:
 
 
 def answer_candidates(sentence: str, common: set[str], exclude: Iterable[str] = ()) -> list[str]:
-    """Short facts of the sentence that a question can ask for: amounts, dates, counts, then names."""
+    """Short facts of the sentence that a question can ask for: amounts, dates and counts; names only when
+    there are none (a name is often what the question must mention, and then it gives the answer away)."""
     skip = {e.lower() for e in exclude}
     facts = [m.group().strip(" ,.") for m in _FACT.finditer(sentence)]
-    found = [*facts, *sorted(names(sentence, common))]
+    found = facts if facts else sorted(names(sentence, common))
     return list(dict.fromkeys(f for f in found if f and f.lower() not in skip))

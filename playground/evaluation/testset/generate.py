@@ -99,6 +99,21 @@ class _Plan:
         ]
         return min(open_kinds, key=lambda k: kept.get(k, 0) / self.targets[k], default=None)
 
+    def refill(self, kept: dict[str, int], tries_per_question: float) -> dict[Kind, int]:
+        """Move what closed kinds could not make to single-fact questions (while those can still be made), so
+        a run still ends with N questions; returns how many moved from each kind."""
+        if "single" not in self.targets or "single" in self.exhausted:
+            return {}
+        moved: dict[Kind, int] = {}
+        for kind in [k for k in self.targets if k != "single"]:
+            short = self.targets[kind] - kept.get(kind, 0)
+            if short > 0:
+                moved[kind] = short
+                self.targets[kind] -= short
+                self.targets["single"] += short
+                self.budget["single"] += math.ceil(short * tries_per_question)
+        return moved
+
     def next_source(self, kind: Kind) -> _Source | None:
         source = next(self.sources[kind], None)
         if source is None:
@@ -133,6 +148,23 @@ def _write(writer: QuestionWriter, kind: Kind, source: _Source) -> None:
         writer.unanswerable(source.chunks[0])
 
 
+def _refilled(jobs: _Plan, report: GenerationReport, options: GenerationOptions) -> Kind | None:
+    """After the other kinds closed short: single-fact questions in their place, with a note saying so."""
+    moved = jobs.refill(report.by_kind(), options.tries_per_question)
+    for kind, count in moved.items():
+        why = _top_reason(report, kind)
+        because = f"most rejected for {why}" if why else "nothing to write them from"
+        report.notes.append(
+            f"{kind}: {count} could not be made ({because}); single-fact questions were written instead."
+        )
+    return jobs.next_kind(report.by_kind()) if moved else None
+
+
+def _top_reason(report: GenerationReport, kind: Kind) -> str | None:
+    reasons = [r.reason for r in report.rejected if r.kind == kind]
+    return f"'{max(set(reasons), key=reasons.count)}'" if reasons else None
+
+
 def _shortfall(report: GenerationReport, jobs: _Plan, passages: int) -> list[str]:
     """For each kind that fell short, why, and what to do."""
     notes, kept = [], report.by_kind()
@@ -151,10 +183,8 @@ def _shortfall(report: GenerationReport, jobs: _Plan, passages: int) -> list[str
                 "Add documents, or ask for fewer questions."
             )
         else:
-            reasons = [r.reason for r in report.rejected if r.kind == kind]
-            top = max(set(reasons), key=reasons.count) if reasons else "none"
             notes.append(
-                f"{head} after {jobs.tried.get(kind, 0)} tries, most rejected for '{top}'. "
+                f"{head} after {jobs.tried.get(kind, 0)} tries, most rejected for {_top_reason(report, kind)}. "
                 "A larger model writes better questions; or ask for fewer."
             )
     return notes
@@ -189,8 +219,8 @@ def generate_questions(
             f"No passage has {sampling.MIN_PASSAGE_WORDS} words or more to write questions from. "
             "Add documents with more text."
         )
-    if "unanswerable" in options.kinds and (checks is None or checks.with_documents is None):
-        raise ConfigError("Unanswerable questions need a retrieval check (DocumentChecks.with_documents).")
+    if "unanswerable" in options.kinds and (checks is None or checks.supported is None):
+        raise ConfigError("Unanswerable questions need a retrieval check (DocumentChecks.supported).")
     report = report if report is not None else GenerationReport()
     report.target = options.n
     jobs = _make_plan(passages, options)
@@ -204,7 +234,7 @@ def generate_questions(
         max_tokens=options.max_tokens,
     )
     started = time.perf_counter() - report.elapsed_s
-    while (kind := jobs.next_kind(report.by_kind())) is not None:
+    while (kind := jobs.next_kind(report.by_kind()) or _refilled(jobs, report, options)) is not None:
         if should_stop is not None and should_stop():
             report.stopped = True
             break

@@ -25,11 +25,12 @@ CLOSED_BOOK_F1 = 0.8
 
 @dataclass(frozen=True)
 class DocumentChecks:
-    """Ways to answer a question for the checks: with no documents (the "answerable without the documents"
-    warning) and with retrieval over the corpus (an unanswerable question must stay unanswered)."""
+    """What the checks ask of a model: its answer with no documents (the "answerable without the documents"
+    warning), and whether retrieval over the corpus finds support for a question (an unanswerable question
+    must find none)."""
 
     closed_book: Answerer | None = None
-    with_documents: Answerer | None = None
+    supported: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,6 @@ class Draft:
     question: str
     answer: str
     evidence: tuple[str, ...]
-
-
-def says_not_found(answer: str) -> bool:
-    return bool(contains_gold(answer, [NOT_FOUND])) or not answer.strip()
 
 
 class QuestionWriter:
@@ -104,8 +101,8 @@ class QuestionWriter:
             return []
         question = _text(data.get("question"))
         problem = self._question_problem(question, chunk.text)
-        answer = self.checks.with_documents
-        if problem is None and answer is not None and not says_not_found(answer(question)):
+        supported = self.checks.supported
+        if problem is None and supported is not None and supported(question):
             problem = "the documents may answer it"
         if problem is not None:
             return self._reject("unanswerable", question, "", chunk, problem)
@@ -114,7 +111,7 @@ class QuestionWriter:
     # --- steps ----------------------------------------------------------------------------------------------
 
     def _single_draft(self, chunk: Chunk, sentence: str) -> Draft | None:
-        answers = facts.answer_candidates(sentence, self.common)
+        answers = facts.answer_candidates(sentence, self.common, exclude=[chunk.title])
         if answers:
             answer = random.Random(f"{self.seed}:{sentence}").choice(answers)
             data = self._ask(
