@@ -54,11 +54,10 @@ def test_generate_items_uses_the_question_generator_and_reports_the_rest() -> No
 
 
 def test_generate_items_drops_near_duplicates() -> None:
-    llm = FakeLLM(
-        rules=[("whose answer is", json.dumps({"question": "What does the Sproutvault S3 offer?"}))]
-    )
+    same = "What does the Sproutvault S3 offer?"
+    llm = FakeLLM(rules=[("For each numbered sentence", json.dumps({"questions": [same, same]}))])
     report = data.generate_items([chunk()], llm, per_chunk=2)
-    assert len(report.items) == 1 and report.calls == 2
+    assert len(report.items) == 1 and report.calls == 1  # one call per passage
     assert report.reasons() == {"near-duplicate of a kept question": 1}
 
 

@@ -22,6 +22,12 @@ FOR_ANSWER = (
     'Write a question whose answer is "{answer}", using only this sentence. ' + _STYLE + "\n"
     'Reply as JSON: {{"question": "..."}}'
 )
+FOR_ANSWERS = (
+    'Document: "{title}"\n{items}\n\n'
+    "For each numbered sentence, write one question whose answer is the given answer, using only that "
+    "sentence. " + _STYLE + "\n"
+    'Reply as JSON with the {n} questions in order: {{"questions": ["...", "..."]}}'
+)
 OPEN = (
     'Document: "{title}"\nSentence: "{sentence}"\n\n'
     "Pick one fact of this sentence (a number, date, name or phrase of at most five words) and write a "
@@ -51,6 +57,18 @@ def _object(*keys: str) -> dict[str, Any]:
 
 
 QUESTION_SCHEMA = _object("question")
+
+
+def questions_schema(n: int) -> dict[str, Any]:
+    array = {"type": "array", "items": {"type": "string"}, "minItems": n, "maxItems": n}
+    return {
+        "type": "object",
+        "properties": {"questions": array},
+        "required": ["questions"],
+        "additionalProperties": False,
+    }
+
+
 ANSWER_QUESTION_SCHEMA = _object("answer", "question")
 
 
@@ -64,6 +82,12 @@ def title(chunk: Chunk) -> str:
 
 def for_answer(chunk: Chunk, sentence: str, answer: str) -> list[Message]:
     return _messages(FOR_ANSWER.format(title=title(chunk), sentence=sentence, answer=answer))
+
+
+def for_answers(chunk: Chunk, pairs: list[tuple[str, str]]) -> list[Message]:
+    """Several (sentence, answer) pairs of one passage in one request."""
+    items = "\n".join(f'{i}. Sentence: "{s}" Answer: "{a}"' for i, (s, a) in enumerate(pairs, start=1))
+    return _messages(FOR_ANSWERS.format(title=title(chunk), items=items, n=len(pairs)))
 
 
 def open_fact(chunk: Chunk, sentence: str) -> list[Message]:

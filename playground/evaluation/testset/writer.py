@@ -64,18 +64,17 @@ class QuestionWriter:
         self._seen = [*seen, *(i.question for i in report.items)]
 
     def single(self, chunk: Chunk, n: int = 1) -> list[GeneratedQuestion]:
-        """Up to `n` questions, each about another fact sentence of the chunk (one model call each)."""
+        """Up to `n` questions, each about another fact sentence of the chunk, in one model call."""
         candidates = facts.fact_sentences(chunk.text)
         random.Random(f"{self.seed}:{chunk.chunk_id}").shuffle(candidates)
-        candidates.sort(key=lambda s: not facts.answer_candidates(s, self.common))  # a known fact first
+        candidates.sort(key=lambda s: not self._answers(chunk, s))  # a known fact first
         if not candidates:
             return self._reject("single", "", "", chunk, "no sentence with a fact to ask about")
-        kept = []
-        for sentence in candidates[:n]:
-            found = self._single_draft(chunk, sentence)
-            item = self._keep("single", found, (chunk,)) if found is not None else None
-            kept.extend([item] if item is not None else [])
-        return kept
+        drafts = (
+            self._single_draft(chunk, candidates[0]) if n == 1 else self._batch_drafts(chunk, candidates, n)
+        )
+        kept = [self._keep("single", d, (chunk,)) for d in drafts]
+        return [k for k in kept if k is not None]
 
     def multi(self, first: Chunk, second: Chunk, name: str) -> list[GeneratedQuestion]:
         """A question about a fact of `second` reached through what `first` says of the name both mention."""
@@ -110,19 +109,37 @@ class QuestionWriter:
 
     # --- steps ----------------------------------------------------------------------------------------------
 
-    def _single_draft(self, chunk: Chunk, sentence: str) -> Draft | None:
-        answers = facts.answer_candidates(sentence, self.common, exclude=[chunk.title])
-        if answers:
-            answer = random.Random(f"{self.seed}:{sentence}").choice(answers)
+    def _answers(self, chunk: Chunk, sentence: str) -> list[str]:
+        return facts.answer_candidates(sentence, self.common, exclude=[chunk.title])
+
+    def _pick(self, chunk: Chunk, sentence: str) -> str:
+        return random.Random(f"{self.seed}:{sentence}").choice(self._answers(chunk, sentence))
+
+    def _single_draft(self, chunk: Chunk, sentence: str) -> list[Draft]:
+        if self._answers(chunk, sentence):
+            answer = self._pick(chunk, sentence)
             data = self._ask(
                 "single", prompts.for_answer(chunk, sentence, answer), prompts.QUESTION_SCHEMA, chunk
             )
-        else:
-            data = self._ask(
-                "single", prompts.open_fact(chunk, sentence), prompts.ANSWER_QUESTION_SCHEMA, chunk
-            )
-            answer = _text(data.get("answer")) if data else ""
-        return Draft(_text(data.get("question")), answer, (sentence,)) if data is not None else None
+            return [Draft(_text(data.get("question")), answer, (sentence,))] if data is not None else []
+        data = self._ask("single", prompts.open_fact(chunk, sentence), prompts.ANSWER_QUESTION_SCHEMA, chunk)
+        return (
+            []
+            if data is None
+            else [Draft(_text(data.get("question")), _text(data.get("answer")), (sentence,))]
+        )
+
+    def _batch_drafts(self, chunk: Chunk, candidates: list[str], n: int) -> list[Draft]:
+        """Several questions in one call (the fine-tuning builder's one call per passage): sentences with a
+        known fact only."""
+        pairs = [(s, self._pick(chunk, s)) for s in candidates if self._answers(chunk, s)][:n]
+        if not pairs:
+            return self._single_draft(chunk, candidates[0])
+        data = self._ask(
+            "single", prompts.for_answers(chunk, pairs), prompts.questions_schema(len(pairs)), chunk
+        )
+        questions = data.get("questions", []) if data is not None else []
+        return [Draft(_text(q), a, (s,)) for q, (s, a) in zip(questions, pairs, strict=False)]
 
     def _linking_sentences(self, first: Chunk, second: Chunk, name: str) -> tuple[str, str, str] | None:
         """(sentence of `first` naming it, sentence of `second` naming it, a fact of the latter to ask for)."""
