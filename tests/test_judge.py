@@ -137,6 +137,10 @@ def test_a_run_judges_every_answer_and_keeps_verdicts_reasons_and_failures(corpu
         row["judge"]["judge_correct"]["verdict"] in {"yes", "no"} and row["judge"]["judge_correct"]["reason"]
     )
     assert saved["variants"][1]["aggregates"]["judge_parse_failures"] == 0
+    from playground.reporting.run_data import run_to_frames
+
+    answers = run_to_frames(saved)[1]  # the CSV of every answer carries verdicts and reasons
+    assert {"judge_correct_verdict", "judge_correct_reason", "faithfulness_reason"} <= set(answers.columns)
 
 
 def test_judge_calls_are_cached_logged_and_kept_apart_from_the_answer_cost(corpus, settings):

@@ -19,7 +19,7 @@ from playground.evaluation.results import EvalRun, QuestionResult
 from playground.ingest.questions import EvidenceLocator, Question, Span, holds
 from playground.rag.pipeline import PipelineResult
 from playground.reporting import charts, export
-from playground.reporting.run_data import SUMMARY_LABELS
+from playground.reporting.run_data import SUMMARY_LABELS, judged_columns
 from ui import metric_choice, verdicts, widgets
 
 SUMMARY_COLUMNS = SUMMARY_LABELS  # the same readable names as the exported tables
@@ -175,6 +175,7 @@ def rows_frame(run: EvalRun) -> pd.DataFrame:
                     "prompt_tokens": row.prompt_tokens,
                     "completion_tokens": row.completion_tokens,
                     "error": row.error or "",
+                    **judged_columns({"judge": row.judge, "human": row.human}),
                 }
             )
     return pd.DataFrame(records)

@@ -167,6 +167,17 @@ def summary_frame(run: Mapping[str, Any]) -> pd.DataFrame:
     return frame[known + [c for c in frame.columns if c not in SUMMARY_LABELS]].rename(columns=SUMMARY_LABELS)
 
 
+def judged_columns(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The judge's verdicts and reasons and a person's verdict, as columns (none when the row has neither)."""
+    out: dict[str, Any] = {}
+    for metric, found in (row.get("judge") or {}).items():
+        if isinstance(found, dict) and "verdict" in found:
+            out[f"{metric}_verdict"], out[f"{metric}_reason"] = found.get("verdict"), found.get("reason")
+    if row.get("human"):
+        out["human_verdict"] = row["human"]
+    return out
+
+
 def _answer_record(variant: str, row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "question_id": row.get("qid"),
@@ -182,6 +193,7 @@ def _answer_record(variant: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "cost_usd": row.get("cost_usd"),
         "from_cache": row_from_dict(row).from_cache,
         "error": row.get("error") or "",
+        **judged_columns(row),
     }
 
 
