@@ -546,7 +546,7 @@ def test_evaluate_page_says_what_to_do_when_the_model_writes_garbage(
     at.button(key="ev_gen_go").click().run()
     assert not at.exception, [e.value for e in at.exception]
     warning = " ".join(w.value for w in at.warning)
-    assert "Kept 0 of 3 questions" in warning and "larger model" in warning
+    assert "Kept 0 of 3 questions" in warning and "choose a larger one" in warning
     assert any("reply is not the JSON asked for" in str(d.value) for d in at.dataframe)
 
 

@@ -46,7 +46,7 @@ class GenerationOptions:
     kinds: tuple[Kind, ...] = ("single",)
     seed: int = 0
     tries_per_question: float = 3.0
-    give_up_after: int = 10  # tries with nothing kept: the model cannot do this task
+    give_up_after: int = 8  # tries of a kind with nothing kept: the model cannot write that kind
     max_tokens: int = 200
     shares: dict[Kind, float] = field(default_factory=lambda: dict(SHARES))
 
@@ -88,8 +88,12 @@ class _Plan:
     tried: dict[Kind, int] = field(default_factory=dict)
     exhausted: set[Kind] = field(default_factory=set)
 
-    def next_kind(self, kept: dict[str, int]) -> Kind | None:
-        """The kind furthest behind its target that can still be tried."""
+    def next_kind(self, kept: dict[str, int], give_up_after: int) -> Kind | None:
+        """The kind furthest behind its target that can still be tried; a kind with nothing kept after
+        `give_up_after` tries is given up (the model cannot write it), so it stops taking every turn."""
+        for kind in self.targets:
+            if not kept.get(kind, 0) and self.tried.get(kind, 0) >= give_up_after:
+                self.budget[kind] = min(self.budget[kind], self.tried.get(kind, 0))
         open_kinds = [
             k
             for k in self.targets
@@ -97,7 +101,9 @@ class _Plan:
             and self.tried.get(k, 0) < self.budget[k]
             and k not in self.exhausted
         ]
-        return min(open_kinds, key=lambda k: kept.get(k, 0) / self.targets[k], default=None)
+        return min(
+            open_kinds, key=lambda k: (kept.get(k, 0) / self.targets[k], self.tried.get(k, 0)), default=None
+        )
 
     def refill(self, kept: dict[str, int], tries_per_question: float) -> dict[Kind, int]:
         """Move what closed kinds could not make to single-fact questions (while those can still be made), so
@@ -157,7 +163,7 @@ def _refilled(jobs: _Plan, report: GenerationReport, options: GenerationOptions)
         report.notes.append(
             f"{kind}: {count} could not be made ({because}); single-fact questions were written instead."
         )
-    return jobs.next_kind(report.by_kind()) if moved else None
+    return jobs.next_kind(report.by_kind(), options.give_up_after) if moved else None
 
 
 def _top_reason(report: GenerationReport, kind: Kind) -> str | None:
@@ -191,7 +197,7 @@ def _shortfall(report: GenerationReport, jobs: _Plan, passages: int) -> list[str
 
 
 def _hopeless(report: GenerationReport, options: GenerationOptions) -> str | None:
-    if report.items or report.attempts < options.give_up_after:
+    if report.items or report.attempts < options.give_up_after * len(options.kinds):
         return None
     top = next(iter(report.reasons()), "none")
     return (
@@ -234,7 +240,10 @@ def generate_questions(
         max_tokens=options.max_tokens,
     )
     started = time.perf_counter() - report.elapsed_s
-    while (kind := jobs.next_kind(report.by_kind()) or _refilled(jobs, report, options)) is not None:
+    kept = report.by_kind
+    while (
+        kind := jobs.next_kind(kept(), options.give_up_after) or _refilled(jobs, report, options)
+    ) is not None:
         if should_stop is not None and should_stop():
             report.stopped = True
             break
