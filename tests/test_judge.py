@@ -141,6 +141,9 @@ def test_a_run_judges_every_answer_and_keeps_verdicts_reasons_and_failures(corpu
 
     answers = run_to_frames(saved)[1]  # the CSV of every answer carries verdicts and reasons
     assert {"judge_correct_verdict", "judge_correct_reason", "faithfulness_reason"} <= set(answers.columns)
+    from playground.reporting.report import summary_tables
+
+    assert "<h3>Judged</h3>" in summary_tables(saved) and "judged correct (LLM judge)" in summary_tables(saved)
 
 
 def test_judge_calls_are_cached_logged_and_kept_apart_from_the_answer_cost(corpus, settings):

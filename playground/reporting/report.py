@@ -87,13 +87,17 @@ SUMMARY_GROUPS = (
         ),
     ),
     ("Retrieval", ("variant", "hit@k", "recall@k", "mrr", "ndcg@k", "context_precision", "context_recall")),
+    (
+        "Judged",
+        ("variant", "judge_correct", "faithfulness", "human", "judge_parse_failures", "judge_cost_usd"),
+    ),
     ("Time and cost", ("variant", "latency_s", "prompt_tokens", "completion_tokens", "cost_usd")),
 )
 INTERVAL = "accuracy 95% interval"
 
 
 def summary_tables(run: Mapping[str, Any]) -> str:
-    """The summary rows as up to three tables, each with the columns that hold a value."""
+    """The summary rows as up to four tables, each with the columns that hold a value."""
     frame = pd.DataFrame(summary_rows(run))
     if frame.empty:
         return "<p>No answers.</p>"
