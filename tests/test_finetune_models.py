@@ -23,26 +23,28 @@ from playground.finetune.progress import Monitor
 from playground.ingest.chunking import chunk_corpus
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import load_questions
-from playground.models import llms
-from playground.models.embedders import get_embedder
+from playground.models import llamacpp
 from playground.models.local_models import CATALOGUE, model_path
+from playground.models.names import parse_model_name
+from playground.models.registry import get_embedder, get_llm
 from playground.storage.keys import model_identity
 from tests.conftest import FAST_LOCAL_MODEL, FICTIONAL_DOCS, FICTIONAL_QUESTIONS
 
 
 def test_a_missing_adapter_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"adapter .* is missing\. Train it again"):
-        llms.get_llm(f"local:qwen2.5-0.5b+lora:{tmp_path / 'gone.gguf'}")
+        get_llm(f"local:qwen2.5-0.5b+lora:{tmp_path / 'gone.gguf'}")
     with pytest.raises(UnknownModelError, match="should look like"):
-        llms.get_llm("local:no-such-model+lora:/x.gguf")
+        get_llm("local:no-such-model+lora:/x.gguf")
 
 
-def test_split_lora_and_the_cache_identity_include_the_adapter(tmp_path: Path) -> None:
+def test_the_lora_name_and_the_cache_identity_include_the_adapter(tmp_path: Path) -> None:
     adapter = tmp_path / "adapter.gguf"
     adapter.write_bytes(b"weights v1")
     name = f"local:qwen2.5-0.5b+lora:{adapter}"
-    assert llms.split_lora(name) == ("local:qwen2.5-0.5b", adapter)
-    assert llms.split_lora("local:qwen2.5-0.5b") == ("local:qwen2.5-0.5b", None)
+    parsed = parse_model_name(name)
+    assert (str(parsed.base), parsed.lora) == ("local:qwen2.5-0.5b", adapter)
+    assert parse_model_name("local:qwen2.5-0.5b").lora is None
     first = model_identity(name, Settings(data_dir=tmp_path))
     assert first.startswith(f"local:qwen2.5-0.5b#sha256={CATALOGUE['qwen2.5-0.5b'].sha256}+adapter#sha256=")
     adapter.write_bytes(b"weights v2, retrained")
@@ -137,10 +139,10 @@ def test_lora_trains_converts_and_llama_cpp_answers_with_the_adapter(lora_settin
     assert any("GGUF" in s for s in stages) and any("llama.cpp" in s for s in stages)
     [model] = registry.list_models(lora_settings, kind="lora")
     assert model.choice == trained.model == f"{FAST_LOCAL_MODEL}+lora:{trained.adapter}"
-    llm = llms.get_llm(trained.model, lora_settings)
+    llm = get_llm(trained.model, lora_settings)
     reply = llm.chat([{"role": "user", "content": "Who founded Zorblax Industries?"}], max_tokens=8)
     assert reply.text and reply.model == trained.model
-    assert trained.model in llms.loaded_local_models()
+    assert trained.model in llamacpp.loaded_local_models()
 
     before = trained.adapter.read_bytes()
     with pytest.raises(StoppedError):  # a stopped run leaves the adapter that was there
@@ -153,7 +155,7 @@ def test_lora_trains_converts_and_llama_cpp_answers_with_the_adapter(lora_settin
         )
     assert trained.adapter.read_bytes() == before
     assert [p.name for p in registry.models_dir(lora_settings).iterdir()] == ["zorblax"]
-    llms.unload_local_models()
+    llamacpp.unload_local_models()
 
 
 def test_settings_are_plain_values() -> None:

@@ -19,7 +19,10 @@ from playground.evaluation.scoring import retrieval_metrics
 from playground.finetune import registry
 from playground.finetune.data import TrainingItem, as_question_set
 from playground.ingest.questions import Evidence, EvidenceLocator
-from playground.models.embedders import Embedder, SentenceTransformerEmbedder, get_embedder
+from playground.models.embedders import Embedder
+from playground.models.names import try_parse_model_name
+from playground.models.registry import get_embedder
+from playground.models.st_embedder import SentenceTransformerEmbedder
 from playground.retrieval.index import get_or_build_index
 
 _FRESH: dict[str, SentenceTransformerEmbedder] = {}
@@ -27,13 +30,13 @@ _FRESH: dict[str, SentenceTransformerEmbedder] = {}
 
 def load_embedder(name: str, settings: Settings) -> Embedder:
     """Like get_embedder, but a fine-tuned folder retrained since it was loaded is loaded again."""
-    provider, _, rest = name.partition(":")
-    meta = Path(rest) / registry.META_FILE
-    if provider != "st" or not meta.is_file():
+    parsed = try_parse_model_name(name)
+    meta = Path(parsed.model) / registry.META_FILE if parsed and parsed.is_sentence_transformers else None
+    if parsed is None or meta is None or not meta.is_file():
         return get_embedder(name, settings)
     key = f"{name}@{meta.stat().st_mtime_ns}"
     if key not in _FRESH:
-        _FRESH[key] = SentenceTransformerEmbedder(name, rest)
+        _FRESH[key] = SentenceTransformerEmbedder(name, parsed.model)
     return _FRESH[key]
 
 
