@@ -2,11 +2,16 @@
 
 import sys
 
-from bench import app, chunking, engine, judge, questions, retrieval, sweep
+from bench import app, chunking, engine, judge, question_sets, questions, retrieval, sweep
 
 GROUPS = {"engine": engine.main, "retrieval": retrieval.main, "sweep": sweep.main, "app": app.main}
 # experiments that are not speed or memory targets: run by name
-EXTRA = {"chunking": chunking.main, "questions": questions.main, "judge": judge.main}
+EXTRA = {
+    "chunking": chunking.main,
+    "questions": questions.main,
+    "judge": judge.main,
+    "question_sets": question_sets.main,
+}
 
 
 def main(names: list[str]) -> None:
