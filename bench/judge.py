@@ -13,9 +13,11 @@ a few hours on 2 shared cores).
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, ROOT, Figure, machine, report
@@ -24,8 +26,12 @@ from playground.evaluation.agreement import cohen_kappa, metric_verdict
 from playground.evaluation.judge import LLMJudge
 from playground.evaluation.metrics import contains_gold, token_f1
 from playground.models.registry import get_llm
+from playground.storage.cached_models import CachedLLM
+from playground.storage.keys import model_identity
+from playground.storage.response_cache import ResponseCache
 
 LABELS = ROOT / "bench" / "data" / "judge_labels.jsonl"
+DATA = Path(tempfile.gettempdir()) / "playground-bench-judge"
 # (name, model, free first, how many labelled answers: None for all). Grammar decoding is the slow path, so the
 # always-constrained run covers the first answers only: enough to show the grammar never yields an unread reply.
 JUDGES = (
@@ -44,6 +50,9 @@ class JudgeRun:
     constrained: int = 0
     unread: int = 0
     seconds: float = 0.0
+    model_calls: int = (
+        0  # the calls this run made (the others came from the cache of an earlier, cut-off run)
+    )
 
 
 def load_labels() -> list[dict[str, Any]]:
@@ -51,8 +60,11 @@ def load_labels() -> list[dict[str, Any]]:
 
 
 def run_judge(model: str, free_first: bool, labels: list[dict[str, Any]]) -> JudgeRun:
-    """The judge's verdict on every labelled answer (no cache: every call is a real one)."""
-    judge = LLMJudge(get_llm(model, Settings.from_env()), model, free_first=free_first)
+    """The judge's verdict on every labelled answer. Calls go through a response cache in a fixed scratch folder,
+    so a run that was cut off resumes where it stopped; the seconds count only the calls made by this run."""
+    settings = Settings(data_dir=DATA)
+    llm = CachedLLM(get_llm(model, settings), ResponseCache(settings), model_identity(model, settings))
+    judge = LLMJudge(llm, model, free_first=free_first)
     out = JudgeRun([])
     started = time.perf_counter()
     for i, row in enumerate(labels, start=1):
@@ -64,6 +76,7 @@ def run_judge(model: str, free_first: bool, labels: list[dict[str, Any]]) -> Jud
         out.constrained += int(found.constrained)
         out.unread += int(found.parse_failed or bool(found.error))
     out.seconds = time.perf_counter() - started
+    out.model_calls = llm.misses
     return out
 
 
@@ -98,13 +111,13 @@ def print_table(lines: list[dict[str, Any]], runs: dict[str, JudgeRun]) -> None:
     print(f"\n## Judge agreement with hand labels  ({machine()}, {time.strftime('%Y-%m-%d')})")
     print(
         "| rater | agreement | Cohen's kappa | sentence golds: agreement | kappa | calls | under grammar | "
-        "unread | s per answer |"
+        "unread | s per model call |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for line in lines:
         run = runs.get(line["rater"])
         extra = (
-            f"{run.calls} | {run.constrained} | {run.unread} | {run.seconds / max(1, line['n']):.1f}"
+            f"{run.calls} | {run.constrained} | {run.unread} | {run.seconds / max(1, run.model_calls):.1f}"
             if run
             else "- | - | - | -"
         )
