@@ -4,8 +4,8 @@ Prints questions kept per minute (every check included: the closed-book answer o
 retrieval check of each unanswerable one, both by the 1.5B check model), the share of tries kept, and the share of kept answerable questions
 whose evidence the locator finds in the corpus once the file is read back. The model's calls start from an
 empty cache, so the speed is the model's. Not part of the default suite: `python -m bench questions` (N from
-BENCH_QUESTIONS_N, default 45; about 15 minutes on 2 cores). The set is written to
-bench/results/generated_questions.jsonl.
+BENCH_QUESTIONS_N, default 45; 30-40 minutes on 2 shared cores). The set so far is written to
+bench/results/generated_questions.jsonl after every try.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 from bench.common import RESULTS, ROOT, Figure, report, scratch_data_dir
 from playground.core.config import IndexConfig
@@ -30,9 +31,14 @@ OUT = RESULTS / "generated_questions.jsonl"
 
 
 def _progress(report: GenerationReport) -> None:
+    """A line per try, and the set so far on disk: a run cut short leaves what it made."""
     eta = report.eta_s()
     left = f", about {eta / 60:.0f} min left" if eta is not None else ""
-    print(f"  kept {len(report.items)}/{report.target} after {report.attempts} tries{left}", file=sys.stderr)
+    print(
+        f"  {report.elapsed_s:.0f} s: kept {len(report.items)}/{report.target} after {report.attempts} tries{left}",
+        file=sys.stderr,
+    )
+    report.save(OUT)
 
 
 def _evidence_found(questions: QuestionSet, locator: EvidenceLocator) -> float:
@@ -43,7 +49,8 @@ def _evidence_found(questions: QuestionSet, locator: EvidenceLocator) -> float:
 
 def main() -> None:
     n = int(os.environ.get("BENCH_QUESTIONS_N", "45"))
-    settings = Settings(data_dir=scratch_data_dir())
+    # BENCH_DATA_DIR keeps the cache between runs (a rerun after an interruption replays what was done)
+    settings = Settings(data_dir=Path(os.environ.get("BENCH_DATA_DIR") or scratch_data_dir()))
     corpus, index = load_folder(DOCS), IndexConfig()
     llm = with_cache(get_llm(MODEL, settings), settings)
     started = time.perf_counter()

@@ -71,6 +71,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     options = GenerationOptions(n=args.n, kinds=parse_kinds(args.kinds), seed=args.seed)
     index = IndexConfig(chunk_size=args.chunk_size, chunk_overlap=min(30, args.chunk_size // 4))
     corpus = load_folder(args.corpus)
+    for failed in corpus.errors:  # the others are still used
+        print(f"skipped {failed.source}: {failed.message}", file=sys.stderr)
     llm, checker = (get_llm(name, settings) for name in (args.model, args.check_model))
     if not args.no_cache:
         llm, checker = with_cache(llm, settings), with_cache(checker, settings)
