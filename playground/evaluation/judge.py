@@ -9,9 +9,10 @@ Two rubrics:
 
 Every reply must fit a JSON schema. A hosted judge is asked under the schema at once (structured outputs). A
 local one first decodes freely and, only when that reply does not fit, again under the schema's grammar
-(`structured.ask_json`): grammar decoding is about three times slower on CPU, and most free replies fit. A reply
-that still cannot be read is never a silent NaN: its judgement says `parse_failed`, keeps the raw reply, and the
-run counts it (`judge_parse_failures`).
+(`structured.ask_json`): grammar decoding is slower on CPU (1.5 times for a verdict, about three times for
+longer replies), and in `bench/judge.py` every one of 460 free replies fitted. A reply that still cannot be read
+is never a silent NaN: its judgement says `parse_failed`, keeps the raw reply, and the run counts it
+(`judge_parse_failures`). `free_first=False` decodes every reply under the grammar.
 """
 
 from __future__ import annotations
