@@ -92,6 +92,14 @@ def test_answer_candidates_are_amounts_dates_counts_and_names() -> None:
     ]
     assert facts.answer_candidates("The per diem is €48 a day.", common) == ["€48"]
     assert facts.answer_candidates("Children under 21 can be added.", common) == ["21"]
+    assert facts.answer_candidates("Jury service is paid for up to 10 working days.", common) == [
+        "10 working days"
+    ]
+    assert facts.answer_candidates("Because of its height, six are enough for a room.", common) == []
+    inside = "If personal data may be involved, tell the Data Protection Officer."
+    assert facts.answer_candidates(inside, common | {"data"}) == ["Data Protection Officer"]
+    assert checks.gives_away("What is Odile Brack's name?", "Odile Brack")
+    assert not checks.gives_away("How many tiers does the Tower T9 have?", "four tiers")
     assert "Nobody" not in facts.names("Nobody was there. Lisk Harbour was.", common)
     assert "Lisk Harbour" in facts.names("Nobody was there. Lisk Harbour was.", common)
 

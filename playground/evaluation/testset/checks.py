@@ -83,9 +83,24 @@ def answer_problem(question: str, answer: str, evidence: str) -> str | None:
         return "answer too long"
     if not supported(answer, evidence):
         return "answer not supported by the evidence"
-    if f" {norm_answer} " in f" {normalize_answer(question)} ":
+    if gives_away(question, answer):
         return "question gives the answer away"
     return None
+
+
+def _stems(text: str) -> set[str]:
+    """Normalised words, each also without a final "s" (so "Brack's" and "Brack" match)."""
+    words = normalize_answer(text).split()
+    return {*words, *(w[:-1] for w in words if w.endswith("s"))}
+
+
+def gives_away(question: str, answer: str) -> bool:
+    """The question already holds the answer: its words, or all the answer's content words."""
+    norm_answer = normalize_answer(answer)
+    if f" {norm_answer} " in f" {normalize_answer(question)} ":
+        return True
+    words = content_words(answer)
+    return bool(words) and words <= _stems(question)
 
 
 def near_duplicate(question: str, kept: Iterable[str]) -> bool:

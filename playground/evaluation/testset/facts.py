@@ -18,14 +18,18 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“(€$£])")
 _MARKER = re.compile(r"^(?:[-*+•]|\d+[.)]|#+)\s+")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _NUMBER_WORDS = "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred"
-_NOT_UNITS = "or|and|to|of|in|the|for|from|with|per|than|are|were|was|is|can|will|may|must|has|have"
+_NOT_UNITS = (
+    "or|and|to|of|in|on|at|by|the|for|from|with|per|than|are|were|was|is|be|can|will|may|must|has|have|had|"
+    "do|does|did|get|gets|more|less|after|before|each|every|all|that|which|who|a|an|its|their|our|your"
+)
+_UNIT = rf"(?:(?:working|business|calendar|consecutive|full)\s)?(?!(?:{_NOT_UNITS})\b)[a-z]{{3,12}}\b"
 _FACT = re.compile(
     rf"\b\d{{1,2}} (?:{_MONTHS})(?: \d{{4}})?\b"  # 3 March 2014
     rf"|\b(?:{_MONTHS}) \d{{4}}\b"  # January 2024
     r"|[€$£]\s?\d+(?:[.,]\d+)*(?:\s?(?:million|billion|k)\b)?"  # €48, $1.5 million
     r"|(?<![\w.-])\d+(?:[.,:]\d+)*\s?(?:%|°C|°F|percent\b)"  # 20 percent, 70 °C
-    rf"|(?<![\w.-])\d+(?:[.,:]\d+)*(?:\s(?!(?:{_NOT_UNITS})\b)[a-z]{{3,12}}\b)?"  # 27 days, 10:00, 214
-    rf"|\b(?:{_NUMBER_WORDS})(?:-\w+)?\s[a-z]{{3,12}}\b",  # four services, twenty-seven days
+    rf"|(?<![\w.-])\d+(?:[.,:]\d+)*(?:\s{_UNIT})?"  # 27 days, 10 working days, 10:00, 214
+    rf"|\b(?:{_NUMBER_WORDS})(?:-\w+)?\s{_UNIT}",  # four services, twenty-seven days
     re.I,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’-]*(?:[ \t]+[A-Z0-9][\w'’-]*)*")
@@ -78,12 +82,19 @@ def _opens_sentence(text: str, at: int) -> bool:
     return not before or before[-1] in ".!?:\n-*#|"
 
 
-def _trim(words: list[str], common: set[str]) -> list[str]:
-    """Without leading and trailing words that are also written in lower case ("The", "Maintained")."""
-    while words and words[0].lower() in common:
-        words = words[1:]
+_DETERMINER_WORDS = "the a an our your their this that these those each every all any its"
+_DETERMINERS = frozenset(_DETERMINER_WORDS.split())
+
+
+def _trim(words: list[str], common: set[str], opens: bool) -> list[str]:
+    """Without a capitalised word opening the sentence ("Members", "Cuts"), determiners ("The"), trailing
+    common words ("Maintained") and a possessive 's; "Data Protection Officer" inside a sentence stays whole."""
+    while words and (words[0].lower() in _DETERMINERS or (opens and words[0].lower() in common)):
+        words, opens = words[1:], False
     while words and words[-1].lower() in common:
         words = words[:-1]
+    if words:
+        words[-1] = re.sub(r"['’]s$", "", words[-1])
     return words
 
 
@@ -93,7 +104,7 @@ def names(text: str, common: set[str]) -> set[str]:
     found = set()
     for match in _NAME.finditer(text):
         raw = match.group().split()
-        words = _trim(raw, common)
+        words = _trim(raw, common, _opens_sentence(text, match.start()))
         if not words or not words[0][0].isupper() or all(w.isupper() and len(w) > 3 for w in words):
             continue
         lone_opener = len(words) == 1 and words[0] == raw[0] and _opens_sentence(text, match.start())

@@ -91,6 +91,10 @@ class QuestionWriter:
             return self._reject(
                 "multi-hop", draft.question, answer, first, "names the shared name: one passage answers it"
             )
+        if not checks.content_words(draft.question) & (
+            checks.content_words(sentence_a) - checks.content_words(sentence_b)
+        ):
+            return self._reject("multi-hop", draft.question, answer, first, "does not use the first passage")
         item = self._keep("multi-hop", draft, (first, second))
         return [item] if item is not None else []
 
