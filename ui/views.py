@@ -19,6 +19,7 @@ from playground.evaluation.results import EvalRun, QuestionResult
 from playground.ingest.questions import EvidenceLocator, Question, Span, holds
 from playground.rag.pipeline import PipelineResult
 from playground.reporting import charts, export
+from playground.reporting.report import SUMMARY_GROUPS  # one column grouping for the page and the HTML report
 from playground.reporting.run_data import SUMMARY_LABELS, judged_columns
 from ui import metric_choice, verdicts, widgets
 
@@ -197,29 +198,6 @@ def run_header(run: EvalRun) -> None:
 
 # The results in three narrow tables rather than one of twenty columns: a wide table hid every column past
 # "token F1" off the right edge, where a reader never thought to scroll.
-SUMMARY_GROUPS = (
-    (
-        "Answers",
-        (
-            "variant",
-            "model",
-            "n",
-            "errors",
-            "contains",
-            "interval",
-            "exact_match",
-            "token_f1",
-            "semantic_sim",
-        ),
-    ),
-    ("Retrieval", ("variant", "hit@k", "recall@k", "mrr", "ndcg@k", "context_precision", "context_recall")),
-    # Shown when the run had a judge or someone labelled answers.
-    (
-        "Judged",
-        ("variant", "judge_correct", "faithfulness", "human", "judge_parse_failures", "judge_cost_usd"),
-    ),
-    ("Time and cost", ("variant", "latency_s", "prompt_tokens", "completion_tokens", "cost_usd")),
-)
 INTERVAL = "accuracy 95% interval"
 _PERCENT = st.column_config.NumberColumn(format="percent")
 _DECIMAL = st.column_config.NumberColumn(format="%.2f")
