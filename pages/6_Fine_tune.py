@@ -10,8 +10,9 @@ from ui import finetune_data, finetune_eval, finetune_train, resources, state, w
 widgets.page_start(
     "Fine-tune",
     "pages/6_Fine_tune.py",
-    "Change how a model behaves by training it on examples: the embedder (for better retrieval) or the LLM "
-    "itself. Then check, on questions it never saw, whether it got better.",
+    "Change how a model behaves by training it on examples: the embedder (for better retrieval), a reranker "
+    "(to put the best passages first) or the LLM itself. Then check, on questions it never saw, whether it "
+    "got better.",
 )
 st.info(
     "**Before you train.** Try prompting first (Prompt lab), then retrieval (RAG lab): they are cheaper and "
@@ -30,7 +31,8 @@ kind = st.radio(
     format_func=finetune_train.TARGETS.get,
     key="ft_kind",
     horizontal=True,
-    help="The embedder decides what retrieval finds; the LLM decides how answers are written.",
+    help="The embedder decides what retrieval finds; the reranker reorders what it found; the LLM decides "
+    "how answers are written.",
 )
 
 st.subheader("1 · Prepare the data")
@@ -49,6 +51,7 @@ finetune_eval.evaluate_step(kind, corpus)
 st.caption(
     "Fine-tuned LLMs appear in every model choice; fine-tuned embedders are used by typing their `st:` name "
     "in a variant's Embedder field, or with 'Use this embedder in new variants' once its retrieval is "
-    f"compared in this step. Current embedder: "
+    "compared in this step; trained rerankers are offered as `ce:` models where a variant's reranker is "
+    "chosen. Current embedder: "
     f"{widgets.plain(state.index_config().embedder)}"
 )

@@ -260,7 +260,7 @@ def test_rag_lab_shows_what_each_retrieval_technique_did(make_app: MakeApp) -> N
     ok(at.checkbox(key="rag1_factcheck").check().run())
     ok(at.button(key="rag_ask").click().run())
     shown = texts(at)
-    assert "Search: hybrid" in shown and "Fact-check:" in shown and "before re-ranking" in shown
+    assert "Search: hybrid" in shown and "Fact-check:" in shown and "by re-ranking" in shown
     assert any(e.label == "Imagined answer used for the search (HyDE)" for e in at.expander)
     ok(at.toggle(key="rag1_rag").set_value(False).run())  # the techniques need retrieval: they switch off
     assert not at.warning

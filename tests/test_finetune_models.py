@@ -33,7 +33,7 @@ from tests.conftest import FAST_LOCAL_MODEL, FICTIONAL_DOCS, FICTIONAL_QUESTIONS
 
 def test_a_missing_adapter_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"adapter .* is missing\. Train it again"):
-        get_llm(f"local:qwen2.5-0.5b+lora:{tmp_path / 'gone.gguf'}")
+        get_llm(f"local:qwen2.5-0.5b+lora:{tmp_path / 'gone.gguf'}").chat([{"role": "user", "content": "hi"}])
     with pytest.raises(UnknownModelError, match="should look like"):
         get_llm("local:no-such-model+lora:/x.gguf")
 

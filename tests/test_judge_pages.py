@@ -45,7 +45,9 @@ def test_evaluate_with_the_judge_shows_its_reasons_and_keeps_a_verdict(
     judged = next(d.value for d in at.dataframe if "judged correct (LLM judge)" in d.value.columns)
     assert list(judged["variant"]) == ["baseline", "rag"]
     assert list(judged["judge replies unread"]) == [0, 0]
-    ok(at.radio(key="ev_metric").set_value("judge_correct").run())  # the judge's metrics are in the chooser
+    assert at.radio(key="ev_metric").value == "judge_correct"  # a judged run's chart starts on the verdicts
+    ok(at.radio(key="ev_metric").set_value("contains").run())  # the string metrics stay in the chooser
+    ok(at.radio(key="ev_metric").set_value("judge_correct").run())
     specs = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("Answers: judged correct (LLM judge)" in s for s in specs)
     assert "an LLM judge's verdict that the answer states the gold's fact" in texts(at)

@@ -131,8 +131,9 @@ def test_missing_local_model_file_names_the_setup_command(tmp_path, monkeypatch)
 
     monkeypatch.setenv("PLAYGROUND_MODELS_DIR", str(tmp_path))
     monkeypatch.setattr(llamacpp, "_LOCAL_MODELS", {})
+    llm = get_llm("local:qwen2.5-0.5b")  # naming it loads nothing: the file is looked for at its first call
     with pytest.raises(ModelError, match="make run"):
-        get_llm("local:qwen2.5-0.5b")
+        llm.chat([{"role": "user", "content": "hi"}])
 
 
 def test_corrupt_local_model_file(tmp_path):

@@ -16,11 +16,13 @@ from playground.models.fake import FakeLLM
 from playground.models.names import (
     ModelName,
     compatible_model_name,
+    cross_encoder_name,
     known_models,
     local_model_name,
     lora_model_name,
     openai_model_name,
     parse_model_name,
+    rerank_server_name,
     st_model_name,
     try_parse_model_name,
 )
@@ -49,6 +51,11 @@ FORMS = [
     ),
     ("st:/data/models/minilm-tuned", ModelName("st", "/data/models/minilm-tuned")),
     ("fake:extractive", ModelName("fake", "extractive")),
+    ("ce:/data/models/my-reranker", ModelName("ce", "/data/models/my-reranker")),
+    (
+        "rerank:BAAI/bge-reranker-v2-m3@http://localhost:8000",
+        ModelName("rerank", "BAAI/bge-reranker-v2-m3", base_url="http://localhost:8000"),
+    ),
 ]
 
 
@@ -60,7 +67,9 @@ def test_every_form_parses_and_prints_back(text: str, expected: ModelName) -> No
 
 
 def test_what_a_name_says_about_its_model(tmp_path: Path) -> None:
-    assert [parse_model_name(t).is_hosted for t, _ in FORMS] == [False] * 4 + [True] * 3 + [False] * 2
+    hosted = [parse_model_name(t).is_hosted for t, _ in FORMS]
+    assert hosted == [False] * 4 + [True] * 3 + [False] * 3 + [True]
+    assert [parse_model_name(t).is_reranker for t, _ in FORMS] == [False] * 9 + [True] * 2
     lora = parse_model_name(FORMS[2][0])
     assert lora.is_catalogued and lora.is_local_llm and str(lora.base) == "local:qwen2.5-0.5b"
     assert (
@@ -80,6 +89,10 @@ def test_builders_give_the_canonical_text(tmp_path: Path) -> None:
     assert str(openai_model_name("gpt-4o")) == "openai:gpt-4o"
     assert str(compatible_model_name("m", "https://h/v1")) == "openai-compatible:m@https://h/v1"
     assert str(st_model_name(tmp_path)) == f"st:{tmp_path}"
+    assert str(cross_encoder_name(tmp_path)) == f"ce:{tmp_path}"
+    assert str(rerank_server_name("bge", "http://h:8000")) == "rerank:bge@http://h:8000"
+    with pytest.raises(UnknownModelError, match=r"should look like rerank:<model>@http://host:port"):
+        rerank_server_name("bge", "h:8000")
     with pytest.raises(UnknownModelError, match="should look like"):
         lora_model_name("openai:gpt-4o-mini", adapter)  # only a local model takes an adapter
     with pytest.raises(UnknownModelError, match="http://host:port/v1"):
@@ -106,6 +119,10 @@ def test_builders_give_the_canonical_text(tmp_path: Path) -> None:
         ("openai-compatible:@http://h/v1", r"names no model"),
         ("local:qwen2.5-0.5b+lora:", r"should look like 'local:qwen2\.5-0\.5b\+lora:<adapter\.gguf>'"),
         ("local:all-minilm-l6-v2+lora:/a.gguf", r"should look like 'local:qwen2\.5-0\.5b\+lora:"),
+        ("cohere:rerank-v3", r"Use .*ce:<cross-encoder folder> or rerank:<model>@http://host:port"),
+        ("ce:", r"'ce:' names no model\. Write it as ce:<cross-encoder folder>"),
+        ("rerank:bge", r"'rerank:bge' should look like rerank:<model>@http://host:port, e\.g\."),
+        ("rerank:bge@localhost:8000", r"should look like rerank:<model>@http"),
     ],
 )
 def test_a_bad_name_says_which_forms_are_accepted(text: str, message: str) -> None:
@@ -126,6 +143,10 @@ def test_the_registry_resolves_by_provider_and_kind(
         get_llm("local:all-minilm-l6-v2", settings)
     with pytest.raises(UnknownModelError, match="'st:/x' is not a chat model"):
         get_llm("st:/x", settings)
+    with pytest.raises(UnknownModelError, match=r"'ce:/x' is not a chat model \(a reranker"):
+        get_llm("ce:/x", settings)
+    with pytest.raises(UnknownModelError, match="'ce:/x' is not an embedder"):
+        get_embedder("ce:/x", settings)
     with pytest.raises(UnknownModelError, match="is a chat model, not an embedder"):
         get_embedder("local:qwen2.5-0.5b", settings)
     with pytest.raises(UnknownModelError, match="'fake:extractive' is not an embedder"):
@@ -138,8 +159,9 @@ def test_the_registry_resolves_by_provider_and_kind(
 def test_a_local_model_loads_once_whatever_spelling_names_it(settings: Settings) -> None:
     """The real 0.5B model through the registry: text and parsed name reach the same loaded model."""
     llm = get_llm(FAST_LOCAL_MODEL, settings)
-    assert get_llm(f" {FAST_LOCAL_MODEL} ", settings) is llm
-    assert get_llm(parse_model_name(FAST_LOCAL_MODEL), settings) is llm
+    loaded = llm.load()  # type: ignore[attr-defined]  # a local model loads on its first call; here, now
+    assert get_llm(f" {FAST_LOCAL_MODEL} ", settings).load() is loaded  # type: ignore[attr-defined]
+    assert get_llm(parse_model_name(FAST_LOCAL_MODEL), settings).load() is loaded  # type: ignore[attr-defined]
     reply = llm.chat([{"role": "user", "content": "Say yes."}], max_tokens=3)
     assert reply.model == FAST_LOCAL_MODEL and reply.completion_tokens > 0
 
@@ -198,9 +220,9 @@ STRAY = re.compile(
     r"""["']\+lora:|\+lora:\{"""  # a LoRA name taken apart or put together
     r"""|\.r?partition\(["'][:@]["']"""  # provider:rest, model@url
     r"""|\w*(model|name|embedder)\w*\W*\.r?split\(["'][:@]["']"""  # the same with split
-    r"""|\.(startswith|removeprefix)\(\(?\s*["'](local|openai|st|fake)\b"""  # a provider tested by prefix
-    r"""|f["'](local|st|openai|openai-compatible|fake):\{"""  # a name built with an f-string
-    r"""|["'](local|st|openai|openai-compatible|fake):["']"""  # a bare provider prefix
+    r"""|\.(startswith|removeprefix)\(\(?\s*["'](local|openai|st|ce|rerank|fake)\b"""  # a provider by prefix
+    r"""|f["'](local|st|ce|rerank|openai|openai-compatible|fake):\{"""  # a name built with an f-string
+    r"""|["'](local|st|ce|rerank|openai|openai-compatible|fake):["']"""  # a bare provider prefix
     r"""|split_compatible|split_lora"""
 )
 # Lines that match but do not read model names, and why.
@@ -232,6 +254,8 @@ def test_the_scan_finds_the_ways_names_used_to_be_parsed() -> None:
         'return f"{base_model}+lora:{adapter}"',
         "HOSTED_PROVIDERS = ('openai:', 'openai-compatible:')",
         'not str(index.get("embedder", "")).startswith("st:")',
+        'return FineTunedModel(folder.name, kind, folder, f"ce:{folder}", meta)',
+        'if name.startswith("rerank:"):',
     ]
     assert all(_stray_lines(line, "x.py") for line in before)
     assert not _stray_lines('text.removeprefix("\\ufeff"); source.removeprefix("sample:")', "x.py")

@@ -138,6 +138,13 @@ def _prompt_summary(variant: VariantConfig) -> str:
     return ", ".join(name for name, used in parts if used) or "default"
 
 
+def _reranking_summary(variant: VariantConfig) -> str:
+    if not variant.use_retrieval or variant.reranker == "none":
+        return ""
+    model = f" {variant.reranker_model}" if variant.reranker_model else ""
+    return f"{variant.reranker}{model} ({variant.rerank_fusion}, {variant.rerank_candidates} candidates)"
+
+
 def variants_table(variants: list[VariantConfig], key: str) -> None:
     """What each chosen variant does, in one row each, with a button to save them as YAML."""
     rows = [
@@ -147,6 +154,7 @@ def variants_table(variants: list[VariantConfig], key: str) -> None:
             "chunking": f"{v.index.chunker} {v.index.chunk_size}/{v.index.chunk_overlap}"
             if v.use_retrieval
             else "",
+            "re-ranking": _reranking_summary(v),
             "prompt": _prompt_summary(v),
             "model": v.model,
         }

@@ -15,6 +15,7 @@ from playground.core.config import FewShotExample, IndexConfig, VariantConfig
 from playground.core.errors import ConfigError
 from playground.ingest.chunking import CHUNKERS
 from playground.rag.prompts import DEFAULT_RAG_TEMPLATE, DEFAULT_SYSTEM, DEFAULT_TEMPLATE, render_template
+from ui.reranker_choice import reranker_fields
 from ui.widgets import model_choices, model_label
 
 CHUNKER_LABELS = {
@@ -33,6 +34,7 @@ TECHNIQUES_OFF: dict[str, Any] = {
     "hyde": False,
     "query_expansion": 0,
     "reranker": "none",
+    "reranker_model": None,
     "classify": False,
     "fact_check": False,
 }
@@ -227,22 +229,7 @@ def _technique_fields(key: str, variant: VariantConfig, use: bool) -> dict[str, 
         disabled=not use,
         help="The model rewrites the question this many ways and the results of all versions are merged.",
     )
-    rerank = st.checkbox(
-        "Re-rank the pieces with the model",
-        value=variant.reranker != "none",
-        key=f"{key}_rerank",
-        disabled=not use,
-        help="Fetch more candidates, let the model judge how relevant each one is, and keep the best top-k.",
-    )
-    candidates = st.number_input(
-        "Candidates to re-rank",
-        1,
-        200,
-        value=variant.rerank_candidates,
-        key=f"{key}_candidates",
-        disabled=not (use and rerank),
-        help="How many pieces the search fetches for the model to judge; at least the top-k.",
-    )
+    reranking = reranker_fields(key, variant, use)
     classify = st.checkbox(
         "Route the question to a kind of document first",
         value=variant.classify,
@@ -261,8 +248,7 @@ def _technique_fields(key: str, variant: VariantConfig, use: bool) -> dict[str, 
         "retriever": retriever,
         "hyde": hyde,
         "query_expansion": int(expansion),
-        "reranker": "llm" if rerank else "none",
-        "rerank_candidates": int(candidates),
+        **reranking,
         "classify": classify,
         "fact_check": fact_check,
     }

@@ -15,7 +15,7 @@ from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.split import Split
 from playground.models.names import openai_model_name
 from playground.reporting.charts import accuracy_chart
-from ui import resources, state, views
+from ui import finetune_reranker, resources, state, views
 
 
 def _heldout(model: registry.FineTunedModel, split: Split | None) -> list[data.TrainingItem]:
@@ -113,6 +113,9 @@ def evaluate_step(kind: str, corpus: Corpus) -> None:
     model = by_choice[choice]
     items = _heldout(model, state.lab_value("ft_split"))
     st.caption(f"{len(items)} held-out questions (kept out of this model's training).")
+    if kind == "reranker":
+        finetune_reranker.evaluate_step(model, items, corpus)
+        return
     if kind == "embeddings":
         k = int(
             st.number_input(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,11 +18,13 @@ from playground.finetune.charts import loss_chart
 from playground.finetune.embeddings import BASE_EMBEDDER, EmbedHyper
 from playground.finetune.lora import BASE_MODEL, LoraHyper
 from playground.finetune.openai_ft import DEFAULT_BASE, OpenAIHyper, client_for
+from playground.finetune.reranker import BASE_RERANKER
 from playground.finetune.split import Split
-from ui import resources, state
+from ui import finetune_reranker, resources, state
 
 TARGETS = {
     "embeddings": "The embedder (better retrieval for RAG)",
+    "reranker": "The reranker (a cross-encoder that reorders what retrieval found)",
     "lora": "The local LLM (LoRA on Qwen2.5 0.5B)",
     "openai": "An OpenAI model (needs a key)",
 }
@@ -175,6 +178,9 @@ def hyper_step(kind: str, split: Split | None) -> Plan | None:
         _size_caption(
             n, f"{n} pairs, {steps} steps; on 2 CPU cores expect roughly 1-5 pairs per second per epoch."
         )
+    elif kind == "reranker":
+        plan = Plan(kind, _name("minilm-reranker", kind), finetune_reranker.hyper(), BASE_RERANKER)
+        _size_caption(n, finetune_reranker.size_text(n, plan.hyper))
     elif kind == "lora":
         plan = Plan(kind, _name("qwen-lora", kind), _lora_hyper(), BASE_MODEL)
         _size_caption(
@@ -213,6 +219,11 @@ def _params(plan: Plan, files: dict[str, str]) -> dict[str, Any]:
     common = {"name": registry.check_name(plan.name), "hyper": asdict(plan.hyper), "meta": meta}
     if plan.kind == "embeddings":
         return common | {"pairs": files["pairs"]}
+    if plan.kind == "reranker":
+        return common | {
+            "items": files["train"],
+            "chunks": finetune_reranker.chunks_file(Path(files["train"]).parent),
+        }
     if plan.kind == "lora":
         return common | {"items": files["train"], "base_model": plan.base}
     return common | {"file": files["chat"], "model": plan.base}

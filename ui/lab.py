@@ -21,7 +21,7 @@ from playground.core.answers import NOT_FOUND
 from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
 from playground.ingest.questions import Question
-from ui import editors, runner, state, timing, views, widgets
+from ui import editors, rerank_view, runner, state, timing, views, widgets
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,9 @@ def _answer(
     if found is None:
         st.caption("Press 'Ask every variant' to see this variant's answer.")
     elif found.result is not None:
-        views.answer_card(found.result, gold, corpus, variant.use_retrieval)
+        # The re-ranker's candidates, to say where it put the gold evidence (only when there is some to find).
+        chunk_of = rerank_view.chunk_lookup(corpus, variant) if gold is not None and gold.evidence else None
+        views.answer_card(found.result, gold, corpus, variant.use_retrieval, chunk_of)
 
 
 def mostly_not_found(lab: Lab, variants: list[VariantConfig], question: str) -> bool:

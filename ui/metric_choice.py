@@ -16,6 +16,7 @@ from playground.evaluation.results import EvalRun
 from playground.reporting.charts import ANSWER_METRICS
 
 PRIMARY = "contains"
+JUDGED = "judge_correct"  # when a judge ran, its verdicts read meaning: the chart starts on them
 DISAGREE = 0.2  # mean word overlap this far above `contains`: short answers against long golds, most likely
 
 
@@ -25,6 +26,7 @@ def choose(rows: list[dict[str, Any]], key: str) -> str:
     metric = st.radio(
         "Score the answers by",
         present,
+        index=present.index(JUDGED) if JUDGED in present else 0,
         format_func=lambda m: ANSWER_METRICS[m][0],
         horizontal=True,
         key=f"{key}_metric",

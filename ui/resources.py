@@ -1,6 +1,8 @@
 """Expensive objects loaded once (models, embedders, sample corpora), and a guard that shows errors.
 
-Models and embedders sit in `st.cache_resource`, so a widget change never reloads them. Indexes are cached by
+Models and embedders sit in `st.cache_resource`, so a widget change never reloads them. A local one is a stand-in
+there (`playground.models.lazy`) whose weights load under a spinner when a page is about to call it, or, in an
+evaluation, only when a call misses the answer cache (the progress bar then says so). Indexes are cached by
 the library itself (`get_or_build_index`), because a cached Streamlit function may not drive a progress bar
 that lives outside it (its replay fails); `clear_caches` empties both.
 
@@ -28,6 +30,7 @@ from playground.core.settings import Settings
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import QuestionSet, load_questions
 from playground.models.embedders import Embedder
+from playground.models.lazy import load_now, needs_loading
 from playground.models.llamacpp import unload_local_models
 from playground.models.llms import LLM
 from playground.models.registry import get_embedder, get_llm
@@ -39,6 +42,7 @@ from playground.retrieval.index import (
     forget_loaded_indexes,
     get_or_build_index,
 )
+from playground.storage.cached_reranker import reranker_cache
 from ui import state
 
 P = ParamSpec("P")
@@ -84,26 +88,35 @@ def _fingerprint(settings: Settings) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-@st.cache_resource(show_spinner="Loading the model (only the first time)…", max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _llm(name: str, fingerprint: str, _settings: Settings) -> LLM:
-    model = get_llm(name, _settings)
-    settle_heap()
-    return model
+    return get_llm(name, _settings)
 
 
-@st.cache_resource(show_spinner="Loading the embedder (only the first time)…", max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _embedder(name: str, fingerprint: str, _settings: Settings) -> Embedder:
-    model = get_embedder(name, _settings)
-    settle_heap()
+    return get_embedder(name, _settings)
+
+
+def _loaded(model: T, what: str) -> T:
+    """The model with its weights loaded: visibly, with a spinner, when they are not yet."""
+    if needs_loading(model):
+        with st.spinner(f"Loading {what} (only the first time)…"):
+            load_now(model)
+        settle_heap()
     return model
 
 
-def llm(name: str, settings: Settings) -> LLM:
-    return _llm(name, _fingerprint(settings), settings)
+def llm(name: str, settings: Settings, *, load: bool = True) -> LLM:
+    """The chat model, loaded now (`load`) or on the first call that reaches it (an evaluation: one answered
+    from the cache loads nothing)."""
+    model = _llm(name, _fingerprint(settings), settings)
+    return _loaded(model, f"the model '{name}'") if load else model
 
 
-def embedder(name: str, settings: Settings) -> Embedder:
-    return _embedder(name, _fingerprint(settings), settings)
+def embedder(name: str, settings: Settings, *, load: bool = True) -> Embedder:
+    model = _embedder(name, _fingerprint(settings), settings)
+    return _loaded(model, f"the embedder '{name}'") if load else model
 
 
 def index(
@@ -118,11 +131,19 @@ def index(
 def pipeline(
     variant: VariantConfig, corpus: Corpus | None, settings: Settings, on_progress: Progress | None = None
 ) -> Pipeline:
-    """A variant bound to its cached model and, when it retrieves, to its embedder and index."""
+    """A variant bound to its cached model and, when it retrieves, to its embedder and index; a reranker's
+    scores are kept in the answer cache, so asking again does not score again."""
     if variant.use_retrieval:
         embedder(variant.index.embedder, settings)  # loads visibly, with a spinner, the first time
+    judge = variant.reranker_model if variant.reranker == "llm" else None
     built = build_pipeline(
-        variant, corpus, settings, llm=llm(variant.model, settings), on_progress=on_progress
+        variant,
+        corpus,
+        settings,
+        llm=llm(variant.model, settings),
+        on_progress=on_progress,
+        wrap_reranker=reranker_cache(settings) if variant.reranker == "cross-encoder" else None,
+        rerank_llm=llm(judge, settings) if judge else None,
     )
     _settled_index(built.index)
     return built

@@ -1,27 +1,33 @@
 """Run library work with visible progress: one question over several variants, or an evaluation.
 
 An evaluation records itself in session state as rows arrive, so a run interrupted by a click (the Stop
-button, or leaving the page) still shows the rows that finished, marked as stopped.
+button, or leaving the page) still shows the rows that finished, marked as stopped. Its models load only when a
+call misses the cache, on the sweep's worker thread; the progress bar says so then.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ParamSpec
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
 from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 from playground.evaluation.runner import RunOptions, run_evaluation
 from playground.ingest.questions import QuestionSet
+from playground.models.lazy import load_count
 from playground.models.llms import LLM
 from playground.rag.pipeline import PipelineResult
 from playground.storage.store import ExperimentStore
 from ui import resources, state, timing
 
 Refresh = Callable[[EvalRun, int, int], None]
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -56,11 +62,26 @@ def answer_with(variant: VariantConfig, question: str, corpus: Corpus | None) ->
     return Answer(variant.key(), question, result)
 
 
-def _warm_models(variants: Sequence[VariantConfig], judge: str | None = None) -> list[LLM]:
-    """Load each model (and the judge) once, up front and visibly, so the run itself starts answering at once."""
+def _resolve_models(variants: Sequence[VariantConfig], judge: str | None = None) -> list[LLM]:
+    """Each model (and the judge) by name, up front, so a bad name stops the run before it starts; a local one
+    loads later, and only if a call misses the cache."""
     settings = state.settings()
     names = dict.fromkeys([*(v.model for v in variants), *([judge] if judge else [])])
-    return [resources.llm(name, settings) for name in names]
+    return [resources.llm(name, settings, load=False) for name in names]
+
+
+def _on_any_thread(fn: Callable[P, None]) -> Callable[P, None]:
+    """`fn`, callable from the sweep's worker thread too: that thread gets this script run's context, so the
+    progress bar it updates (a model loading on a miss) is this session's. The script thread meanwhile waits for
+    the answer, so the two never draw at once."""
+    ctx = get_script_run_ctx()
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> None:
+        if ctx is not None and get_script_run_ctx(suppress_warning=True) is None:
+            add_script_run_ctx(threading.current_thread(), ctx)
+        fn(*args, **kwargs)
+
+    return call
 
 
 def evaluate(
@@ -75,8 +96,8 @@ def evaluate(
     `judge`, that model judges every answer."""
     state.last_run()  # settles a run that an earlier click interrupted, before this one takes its place
     settings = state.settings()
-    bar = st.progress(0.0, text="Loading the models…")
-    models = resources.guarded("loading the models", _warm_models, variants, judge)
+    bar = st.progress(0.0, text="Preparing the run…")
+    models = resources.guarded("preparing the models", _resolve_models, variants, judge)
     if models is None:
         bar.empty()
         return None
@@ -89,13 +110,19 @@ def evaluate(
         judge=judge,
     )
     state.start_live_run(live)
+    loaded_before = load_count()
+    answered = [0.0]  # the share of answers done, which a model loading midway leaves where it is
 
     def on_stage(message: str, done: int, total: int) -> None:
-        bar.progress(done / total if total else 0.0, text=f"{message}: {done} of {total} chunks")
+        if total:
+            bar.progress(done / total, text=f"{message}: {done} of {total} chunks")
+        else:  # a model loading because a call missed the cache (said from the worker thread)
+            bar.progress(answered[0], text=f"{message}…")
 
     def on_row(result: VariantResult, row: QuestionResult, done: int, total: int) -> None:
         if result not in live.variants:
             live.variants.append(result)
+        answered[0] = done / total
         bar.progress(
             done / total,
             text=f"Answered {done} of {total} (question {row.qid}, variant {result.variant.name})",
@@ -110,14 +137,16 @@ def evaluate(
         corpus,
         questions,
         settings,
-        llm=lambda name: resources.llm(name, settings),  # the models loaded above, never a second copy
+        llm=lambda name: resources.llm(name, settings, load=False),  # those resolved above, one copy each
         on_row=on_row,
-        on_stage=on_stage,
+        on_stage=_on_any_thread(on_stage),
         options=RunOptions(
-            store=store, judge=judge, judge_llm=resources.llm(judge, settings) if judge else None
+            store=store, judge=judge, judge_llm=resources.llm(judge, settings, load=False) if judge else None
         ),
     )
     bar.empty()
+    if loaded_before != load_count():
+        resources.settle_heap()  # freeze what the models that loaded during the run left, as a visible load does
     if run is None:
         if not live.variants:  # failed before any answer: the last results stay as they were
             state.abandon_live_run()

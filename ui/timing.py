@@ -47,7 +47,7 @@ def record(model: str, result: PipelineResult | None) -> None:
 def _reranking_note(variants: Sequence[VariantConfig], found: Estimate, questions: int) -> str:
     slowest = max(range(len(variants)), key=lambda i: found.per_question[i])
     variant = variants[slowest]
-    if variant.reranker == "none" or len(variants) < 2:
+    if variant.reranker != "llm" or len(variants) < 2:
         return ""
     return (
         f" Re-ranking asks the model about each of the {variant.rerank_candidates} candidates, so "
@@ -63,7 +63,7 @@ def column_estimate(variant: VariantConfig) -> None:
     found = estimates.estimate([variant], 1, speeds)
     rerank = (
         f" (re-ranking asks the model about each of the {variant.rerank_candidates} candidates)"
-        if variant.use_retrieval and variant.reranker != "none"
+        if variant.use_retrieval and variant.reranker == "llm"
         else ""
     )
     st.caption(f"Estimated time: {found.text()}{rerank}; {estimates.speed_note(speeds)}.")

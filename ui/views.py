@@ -7,21 +7,22 @@ Markdown, so nothing in a document can change how the page looks.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from playground.core.documents import Corpus
+from playground.core.documents import Chunk, Corpus
 from playground.evaluation.metrics import contains_gold
+from playground.evaluation.rerank_moves import move_columns
 from playground.evaluation.results import EvalRun, QuestionResult
 from playground.ingest.questions import EvidenceLocator, Question, Span, holds
 from playground.rag.pipeline import PipelineResult
 from playground.reporting import charts, export
 from playground.reporting.report import SUMMARY_GROUPS  # one column grouping for the page and the HTML report
 from playground.reporting.run_data import SUMMARY_LABELS, judged_columns
-from ui import metric_choice, verdicts, widgets
+from ui import metric_choice, rerank_view, verdicts, widgets
 
 SUMMARY_COLUMNS = SUMMARY_LABELS  # the same readable names as the exported tables
 
@@ -43,16 +44,12 @@ def _chunk_box(
 ) -> None:
     with st.container(border=True):
         kind = "relevance (re-ranker)" if reranked else "search score"
-        st.text(f"#{position} · {kind} {score:.3f} · {source}{note}")
+        st.text(f"#{position} · {kind} {score:.3f} · {source}")
+        if note:  # the rank before and after re-ranking (numbers only, so Markdown is safe)
+            st.markdown(note)
         if holds_evidence:
             st.markdown(":green[:material/star: holds the gold evidence]")
         st.code(text, language=None, wrap_lines=True)
-
-
-def _rerank_notes(steps: dict[str, Any], chunk_ids: Sequence[str]) -> list[str]:
-    """ " · was #7 before re-ranking" for each chunk, when the model re-ranked them."""
-    before = list((steps.get("rerank") or {}).get("before") or [])
-    return [f" · was #{before.index(c) + 1} before re-ranking" if c in before else "" for c in chunk_ids]
 
 
 def _reranked(steps: dict[str, Any]) -> bool:
@@ -113,9 +110,14 @@ def _evidence_summary(flags: Sequence[bool], in_corpus: bool | None) -> None:
 
 
 def answer_card(
-    result: PipelineResult, gold: Question | None, corpus: Corpus | None, retrieval: bool
+    result: PipelineResult,
+    gold: Question | None,
+    corpus: Corpus | None,
+    retrieval: bool,
+    chunk_of: Callable[[str], Chunk] | None = None,
 ) -> None:
-    """The answer, whether it matches the gold, cost, the retrieved chunks and the exact prompt."""
+    """The answer, whether it matches the gold, cost, the retrieved chunks and the exact prompt. `chunk_of`
+    finds the re-ranker's candidates by id, to say where re-ranking put the gold evidence."""
     st.caption("Answer")
     st.text(result.answer or "(empty answer)")
     if gold is not None:
@@ -134,9 +136,10 @@ def answer_card(
     if result.retrieved:
         located = evidence_spans(corpus, gold)
         flags = [any(holds(h.chunk, s) for spans in located or [] for s in spans) for h in result.retrieved]
-        notes = _rerank_notes(result.steps, [h.chunk.chunk_id for h in result.retrieved])
+        notes = rerank_view.rank_notes(result.steps, [h.chunk.chunk_id for h in result.retrieved])
         st.caption(f"Retrieved {len(result.retrieved)} chunks")
         _evidence_summary(flags, None if located is None else any(located))
+        rerank_view.show_move(rerank_view.lab_move(result.steps, located, chunk_of))
         reranked = _reranked(result.steps)
         for position, (hit, flag, note) in enumerate(
             zip(result.retrieved, flags, notes, strict=True), start=1
@@ -177,6 +180,7 @@ def rows_frame(run: EvalRun) -> pd.DataFrame:
                     "completion_tokens": row.completion_tokens,
                     "error": row.error or "",
                     **judged_columns({"judge": row.judge, "human": row.human}),
+                    **move_columns(row.evidence_move),
                 }
             )
     return pd.DataFrame(records)
@@ -256,6 +260,7 @@ def charts_grid(run: EvalRun, key: str) -> None:
     right.plotly_chart(charts.retrieval_chart(rows), key=f"{key}_ret", width="stretch")
     left.plotly_chart(charts.cost_chart(rows), key=f"{key}_cost", width="stretch")
     right.plotly_chart(charts.outcome_matrix(run), key=f"{key}_matrix", width="stretch")
+    rerank_view.moves_chart(run, key)
 
 
 def _find_row(run: EvalRun, qid: str, variant: str) -> QuestionResult | None:
@@ -300,9 +305,10 @@ def cell_inspector(run: EvalRun, key: str) -> None:
     steps_view(row.steps)
     if row.retrieved:
         flags = [bool(c.get("holds_evidence")) for c in row.retrieved]
-        notes = _rerank_notes(row.steps, [c["chunk_id"] for c in row.retrieved])
+        notes = rerank_view.rank_notes(row.steps, [c["chunk_id"] for c in row.retrieved])
         st.caption(f"Retrieved {len(row.retrieved)} chunks")
         _evidence_summary(flags, row.evidence_in_corpus)
+        rerank_view.show_move(row.evidence_move)
         reranked = _reranked(row.steps)
         for position, (chunk, flag, note) in enumerate(
             zip(row.retrieved, flags, notes, strict=True), start=1

@@ -222,7 +222,7 @@ def _run(args: argparse.Namespace) -> Any:
     )
 
     def on_stage(message: str, done: int, total: int) -> None:
-        bar.set_description(f"{message} {done}/{total}")
+        bar.set_description(f"{message} {done}/{total}" if total else message)  # 0 of 0: a model loading
 
     def on_row(_result: Any, _row: Any, done: int, _total: int) -> None:
         bar.set_description("answering")

@@ -10,6 +10,7 @@ from typing import Any
 
 from playground.cli import eval as cli_eval
 from playground.cli import finetune as finetune_cli
+from playground.cli import finetune_reranker as finetune_reranker_cli
 from playground.cli import questions as questions_cli
 from playground.core.errors import PlaygroundError
 
@@ -32,16 +33,51 @@ def _add_retrieval_bench(sub: Any) -> None:
         "--retriever",
         choices=RETRIEVERS,
         required=True,
-        help="rerank = LLM rerank of the BM25 top candidates; hyde = HyDE + dense search.",
+        help="rerank = the BM25 top candidates reranked (see --reranker); hyde = HyDE + dense search.",
     )
     p.add_argument(
         "--embedder", default=DEFAULT_EMBEDDER, help="Embedder name, or a sentence-transformers model folder."
     )
     p.add_argument("--model", default=DEFAULT_LOCAL_MODEL, help="LLM for rerank and hyde.")
     p.add_argument("--limit", type=int, help="Use only the first N judged queries.")
-    p.add_argument("--candidates", type=int, default=20, help="BM25 candidates the LLM reranks (default 20).")
+    p.add_argument("--candidates", type=int, default=20, help="BM25 candidates to rerank (default 20).")
+    _add_reranker_options(p)
     p.add_argument("--out", type=Path, help="Also write the result, with per-query details, as JSON.")
     p.set_defaults(func=cmd_retrieval_bench)
+
+
+def _add_reranker_options(p: Any) -> None:
+    from playground.evaluation.retrieval_bench import RERANKERS
+    from playground.rag.strategies.rerank_fusion import FUSIONS
+
+    p.add_argument(
+        "--reranker",
+        choices=RERANKERS,
+        default="llm",
+        help="rerank: the LLM's P(yes) (default) or a cross-encoder.",
+    )
+    p.add_argument(
+        "--reranker-model",
+        help="cross-encoder: a cross-encoder folder, ce:<folder> or rerank:<model>@<url> (required); "
+        "llm: the chat model that judges (default: --model).",
+    )
+    p.add_argument(
+        "--fusion",
+        choices=("auto", *FUSIONS),
+        default="auto",
+        help="How reranker scores meet BM25's order (default auto: interpolate for the LLM, replace for a cross-encoder).",
+    )
+    p.add_argument(
+        "--weight",
+        type=float,
+        default=0.5,
+        help="interpolate: the reranker's share of the score (default 0.5).",
+    )
+    p.add_argument(
+        "--passage-chars",
+        type=int,
+        help="rerank: cut each candidate to N characters first (a faster LLM run).",
+    )
 
 
 def cmd_retrieval_bench(args: argparse.Namespace) -> int:
@@ -49,10 +85,24 @@ def cmd_retrieval_bench(args: argparse.Namespace) -> int:
 
     from playground.core.settings import Settings
     from playground.evaluation.retrieval_bench import BenchOptions, run_retrieval_bench
-    from playground.models.names import st_model_name
+    from playground.models.names import cross_encoder_name, st_model_name
 
     embedder = str(st_model_name(args.embedder)) if Path(args.embedder).is_dir() else args.embedder
-    options = BenchOptions(args.retriever, embedder, args.model, args.limit, args.candidates)
+    reranker_model = args.reranker_model
+    if args.reranker == "cross-encoder" and reranker_model and Path(reranker_model).is_dir():
+        reranker_model = str(cross_encoder_name(Path(reranker_model).resolve()))
+    options = BenchOptions(
+        args.retriever,
+        embedder,
+        args.model,
+        args.limit,
+        args.candidates,
+        reranker=args.reranker,
+        reranker_model=reranker_model,
+        fusion=args.fusion,
+        weight=args.weight,
+        passage_chars=args.passage_chars,
+    )
     bars: dict[str, Any] = {}
 
     def on_progress(what: str, done: int, total: int) -> None:
@@ -101,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_retrieval_bench(sub)
     _add_cache(sub)
     finetune_cli.add_parser(sub)
+    finetune_reranker_cli.add_parser(sub)
     questions_cli.add_parser(sub)
     return parser
 

@@ -72,8 +72,27 @@ class VariantConfig(_Frozen):
     hyde: bool = Field(False, description="Search with the embedding of an LLM-written hypothetical answer.")
     hyde_with_question: bool = Field(True, description="Average the HyDE passage vector with the question's.")
     query_expansion: int = Field(0, ge=0, le=5, description="LLM rewrites of the question, fused by RRF.")
-    reranker: Literal["none", "llm"] = Field("none", description="Rerank candidates by the LLM's P(yes).")
+    reranker: Literal["none", "llm", "cross-encoder"] = Field(
+        "none",
+        description="Rerank candidates by an LLM's P(yes), or by a cross-encoder or rerank server "
+        "(reranker_model).",
+    )
+    reranker_model: str | None = Field(
+        None,
+        description="cross-encoder: ce:<folder> or rerank:<model>@<url> (required); llm: another chat model "
+        "to judge relevance (None: the variant's model).",
+    )
     rerank_candidates: int = Field(20, ge=1, le=200, description="Retrieved chunks the reranker scores.")
+    rerank_fusion: Literal["auto", "rrf", "interpolate", "replace"] = Field(
+        "auto",
+        description="How the reranker's scores meet the retriever's order: reciprocal rank fusion, a weighted "
+        "sum of the reranker's probability and the min-max scaled retriever score, or the reranker's order "
+        "alone. auto: interpolate for the LLM (measured on SciFact, bench/RESULTS-retrieval.md), replace "
+        "for a cross-encoder.",
+    )
+    rerank_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="interpolate: the reranker's share of the fused score."
+    )
     classify: bool = Field(
         False, description="Let the LLM route the question to corpus categories (or none)."
     )
@@ -102,7 +121,20 @@ class VariantConfig(_Frozen):
             raise ValueError(
                 f"rerank_candidates ({self.rerank_candidates}) must be at least top_k ({self.top_k})"
             )
+        self._check_reranker_model()
         return self
+
+    def _check_reranker_model(self) -> None:
+        if self.reranker_model is not None and not self.reranker_model.strip():
+            raise ValueError("reranker_model is empty: give a model name or leave it out")
+        if self.reranker == "cross-encoder" and self.reranker_model is None:
+            raise ValueError(
+                "reranker: cross-encoder needs a reranker_model: train one on the Fine-tune page or with "
+                "`playground finetune-reranker`, or give ce:<cross-encoder folder> or "
+                "rerank:<model>@http://host:port (a server with a /rerank endpoint)"
+            )
+        if self.reranker == "none" and self.reranker_model is not None:
+            raise ValueError("reranker_model is set but reranker is none: choose a reranker or remove it")
 
     def _retrieval_techniques(self) -> dict[str, bool]:
         return {

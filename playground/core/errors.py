@@ -19,6 +19,11 @@ class ModelError(PlaygroundError):
     """A model cannot be loaded or called."""
 
 
+class ModelLoadError(ModelError):
+    """A local model cannot be loaded (a missing or damaged file): every call to it would fail alike, so a sweep
+    stops with this message instead of recording it on every answer."""
+
+
 class MissingApiKeyError(ModelError):
     """A hosted model was chosen but no API key is configured."""
 

@@ -18,7 +18,7 @@ from playground.models import pricing
 from playground.models.llms import LLM
 from playground.models.registry import get_llm
 from playground.rag.pipeline import PipelineResult
-from playground.storage.cached_models import CachedLLM
+from playground.storage.cached_models import CachedLLM, OnLoad
 from playground.storage.call_log import KINDS, CallLog, call_log, note_call
 from playground.storage.keys import model_identity
 from playground.storage.response_cache import ResponseCache
@@ -33,13 +33,19 @@ class JudgedAnswer:
 
 
 def make_judge(
-    model: str, settings: Settings, cache: ResponseCache | None = None, llm: LLM | None = None
+    model: str,
+    settings: Settings,
+    cache: ResponseCache | None = None,
+    llm: LLM | None = None,
+    *,
+    on_load: OnLoad | None = None,
 ) -> LLMJudge:
-    """The judge `model` (loaded, or `llm` standing in for it), answering from `cache` when it can."""
+    """The judge `model` (or `llm` standing in for it), answering from `cache` when it can; a local judge loads
+    on its first miss (`on_load` is told just before)."""
     pricing.price(model)  # a malformed PLAYGROUND_PRICES stops the run here, with what to fix
     judge_llm = llm if llm is not None else get_llm(model, settings)
     if cache is not None:
-        judge_llm = CachedLLM(judge_llm, cache, model_identity(model, settings))
+        judge_llm = CachedLLM(judge_llm, cache, model_identity(model, settings), on_load=on_load)
     return LLMJudge(judge_llm, model)
 
 

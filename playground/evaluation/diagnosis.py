@@ -119,7 +119,7 @@ def _retrieval_techniques(cfg: dict[str, Any]) -> list[str]:
         ),
         ((cfg.get("top_k") or 0) < 8, f"retrieve more chunks (top_k is {cfg.get('top_k')})"),
         (not cfg.get("hyde"), "HyDE (search with a hypothetical answer)"),
-        (cfg.get("reranker", "none") == "none", "reranking (reranker: llm)"),
+        (cfg.get("reranker", "none") == "none", "reranking (reranker: cross-encoder, or llm)"),
         (cfg.get("retriever") != "hybrid", "hybrid search (dense + BM25)"),
         (not _fine_tuned_embedder(str(index.get("embedder", ""))), "fine-tuned embeddings"),
     ]

@@ -131,7 +131,7 @@ def calls(variant: VariantConfig) -> list[tuple[float, float]]:
         out.append((question, 20 * variant.query_expansion + 8))
     if variant.classify:
         out.append((question + 40, 24))
-    if variant.reranker != "none":
+    if variant.reranker == "llm":  # a cross-encoder is no chat-model call
         passage = PROMPT_OVERHEAD + min(chunk, RERANK_PASSAGE_CAP)
         out.extend([(passage, 1)] * variant.rerank_candidates)
     if variant.fact_check:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from playground.core.errors import PlaygroundError
+from playground.core.errors import ModelLoadError, PlaygroundError
 from playground.evaluation.judge_rubrics import (
     CORRECTNESS,
     FAITHFULNESS,
@@ -105,6 +105,8 @@ class LLMJudge:
         """The reply, or a judgement that says why there is none (a model error, an unreadable reply)."""
         try:
             reply = self._ask(rubric, user)
+        except ModelLoadError:
+            raise  # a judge that cannot load would fail every judgement: the run stops with its message
         except PlaygroundError as err:
             return Judgement(rubric.metric, None, None, f"The judge failed: {err}", error=str(err))
         if reply.data is None:

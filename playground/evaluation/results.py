@@ -10,6 +10,7 @@ from typing import Any
 
 from playground import __version__
 from playground.core.config import VariantConfig
+from playground.evaluation.rerank_moves import count_moves
 from playground.evaluation.scoring import PRIMARY_METRIC, aggregate
 from playground.ingest.questions import Question, Span, holds
 from playground.rag.pipeline import PipelineResult
@@ -43,6 +44,9 @@ class QuestionResult:
     # person's verdict from the answer inspector ("yes" / "partial" / "no"; None until someone labels it).
     judge: dict[str, Any] = field(default_factory=dict)
     human: str | None = None
+    # Where reranking put the gold evidence (`rerank_moves.EvidenceMove.to_dict()`); None when the variant does
+    # not rerank or the question has no evidence in the corpus.
+    evidence_move: dict[str, Any] | None = None
 
     @classmethod
     def from_answer(
@@ -56,6 +60,7 @@ class QuestionResult:
         cache: dict[str, Any] | None = None,
         cost_usd: float | None = None,
         judge: dict[str, Any] | None = None,
+        evidence_move: dict[str, Any] | None = None,
     ) -> QuestionResult:
         """The row of one pipeline answer to `question`, with its scores and what computing it took."""
         return cls(
@@ -78,6 +83,7 @@ class QuestionResult:
             cache=cache or {},
             cost_usd=cost_usd,
             judge=judge or {},
+            evidence_move=evidence_move,
         )
 
     @classmethod
@@ -126,7 +132,7 @@ class VariantResult:
     rows: list[QuestionResult] = field(default_factory=list)
 
     def cache_counts(self) -> dict[str, dict[str, int]]:
-        """Cache hits and misses per kind (llm, embedding, retrieval) over every row, resumed ones included."""
+        """Cache hits and misses per kind (llm, embedding, retrieval, rerank) over every row, resumed ones included."""
         counts = {kind: {"hits": 0, "misses": 0} for kind in KINDS}
         for row in self.rows:
             for outcome in ("hits", "misses"):
@@ -155,6 +161,11 @@ class VariantResult:
 
         return repeat_spread([by_repeat[k] for k in sorted(by_repeat)])
 
+    def evidence_moves(self) -> dict[str, int] | None:
+        """How many answers reranking moved the evidence up, down or not at all (or dropped or never saw it);
+        None when no answer was reranked against located evidence."""
+        return count_moves(r.evidence_move for r in self.rows)
+
     def aggregates(self) -> dict[str, float | None]:
         """Every metric's mean over the answers, with latency, tokens, cost and a confidence interval."""
         return aggregate(self.rows)
@@ -169,6 +180,7 @@ class VariantResult:
             "cache_misses": self.cache_misses,
             "cache": self.cache_counts(),
             "repeat_spread": self.repeat_spread(),
+            "evidence_moves": self.evidence_moves(),
             "rows": [asdict(r) | {"outcome": r.outcome} for r in self.rows],
         }
 

@@ -1,12 +1,16 @@
 """`playground retrieval-bench`: one retriever on a BEIR folder, with metrics comparable to published numbers.
 
-dense, bm25 and hybrid run every judged query (or the first `limit`). rerank (LLM reranking of the BM25
-top `candidates`) and hyde (HyDE with the local model, dense search) call the LLM per query, so they usually
-run on `limit` queries; their result carries the plain BM25 / dense scores on the same queries as `baseline`.
+dense, bm25 and hybrid run every judged query (or the first `limit`). rerank (the BM25 top `candidates`
+reranked by the LLM's P(yes) or by a cross-encoder, fused with BM25's order by `fusion`) and hyde (HyDE with
+the local model, dense search) call a model per query, so they usually run on `limit` queries; their result
+carries the plain BM25 / dense scores on the same queries as `baseline`. A rerank run also scores every fusion
+from the same reranker scores (`fusions`) and keeps each query's scores under `per_query`, so fusions can be
+compared without scoring again. Reranker scores are cached, so a second run costs no model call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.core.config import DEFAULT_EMBEDDER, DEFAULT_LOCAL_MODEL
+from playground.core.errors import InputError
 from playground.core.settings import Settings
 from playground.evaluation.beir import (
     DEPTH,
@@ -28,11 +33,26 @@ from playground.evaluation.beir import (
 )
 from playground.models.embedders import Embedder
 from playground.models.llms import LLM
-from playground.models.registry import get_embedder, get_llm
-from playground.rag.strategies import hyde_query, llm_rerank
+from playground.models.registry import get_embedder, get_llm, get_reranker
+from playground.rag.strategies import RerankResult, cross_encoder_rerank, hyde_query, llm_rerank
+from playground.rag.strategies.rerank_fusion import Fusion, fused_order, resolve_fusion
+from playground.retrieval.index import ScoredChunk
 from playground.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever, Query, Retriever
+from playground.storage.cached_models import CachedLLM
+from playground.storage.cached_reranker import CachedReranker
+from playground.storage.keys import model_identity
+from playground.storage.response_cache import ResponseCache
 
 RETRIEVERS = ("dense", "bm25", "hybrid", "rerank", "hyde")
+RERANKERS = ("llm", "cross-encoder")
+# Every fusion a rerank run also scores from the same reranker scores: (label, fusion, reranker weight).
+COMPARED_FUSIONS: tuple[tuple[str, Fusion, float], ...] = (
+    ("replace", "replace", 1.0),
+    ("rrf", "rrf", 0.5),
+    ("interpolate 0.3", "interpolate", 0.3),
+    ("interpolate 0.5", "interpolate", 0.5),
+    ("interpolate 0.7", "interpolate", 0.7),
+)
 Ranked = dict[str, list[str]]
 
 
@@ -43,6 +63,11 @@ class BenchOptions:
     model: str = DEFAULT_LOCAL_MODEL
     limit: int | None = None
     candidates: int = 20
+    reranker: str = "llm"
+    reranker_model: str | None = None  # cross-encoder: required; llm: None means `model`
+    fusion: str = "auto"
+    weight: float = 0.5
+    passage_chars: int | None = None  # rerank: cut each candidate to this many characters first (speed)
 
 
 @dataclass
@@ -115,30 +140,95 @@ def bench_hybrid(run: _Run) -> Ranked:
     return _search(run, HybridRetriever(dense, _bm25(run), depth=DEPTH), _embedded_queries(run, embedder))
 
 
-def _llm(run: _Run) -> LLM:
+def _llm(run: _Run, name: str | None = None) -> LLM:
     started = time.perf_counter()
-    llm = run.llm or get_llm(run.options.model, run.settings)
+    llm = run.llm or get_llm(name or run.options.model, run.settings)
     run.timings["model_load_s"] = elapsed(started)
     run.extra["model"] = llm.name
     return llm
 
 
+def _reranker(run: _Run) -> tuple[Callable[[str, list[ScoredChunk]], RerankResult], Any]:
+    """The configured reranker as (question, candidates) -> result, and the cached model behind it (its
+    `hits` and `misses` say how many scores came from the cache)."""
+    o = run.options
+    fusion = resolve_fusion(o.reranker, o.fusion)
+    run.extra |= {"reranker": o.reranker, "fusion": fusion, "weight": o.weight}
+    cache = ResponseCache(run.settings)
+    if o.reranker == "cross-encoder":
+        if not o.reranker_model:
+            raise InputError(
+                "--reranker cross-encoder needs --reranker-model: a cross-encoder folder, ce:<folder> or "
+                "rerank:<model>@<url>. Train one with `playground finetune-reranker`."
+            )
+        scorer = CachedReranker(get_reranker(o.reranker_model, run.settings), cache)
+        run.extra["reranker_model"] = o.reranker_model
+        return (lambda q, hits: cross_encoder_rerank(q, hits, scorer, len(hits), fusion, o.weight)), scorer
+    name = o.reranker_model or o.model
+    llm = run.llm or CachedLLM(_llm(run, name), cache, model_identity(name, run.settings))
+    run.extra["model"] = llm.name
+    return (lambda q, hits: llm_rerank(q, hits, llm, len(hits), fusion, o.weight)), llm
+
+
+def _cut(hits: list[ScoredChunk], chars: int | None) -> list[ScoredChunk]:
+    """The candidates with their text cut to `chars` characters (None: whole), for a faster LLM rerank."""
+    if chars is None:
+        return hits
+    return [
+        dataclasses.replace(h, chunk=dataclasses.replace(h.chunk, text=h.chunk.text[:chars])) for h in hits
+    ]
+
+
+def _per_query(qid: str, hits: list[ScoredChunk], result: RerankResult, after: list[str]) -> dict[str, Any]:
+    """What the reranker did for one query, with every candidate's retriever and reranker score."""
+    return {
+        "qid": qid,
+        "before": ids_of(hits[:10]),
+        "after": after[:10],
+        "method": result.method,
+        "candidates": result.before,
+        "retriever_scores": [round(h.score, 6) for h in hits[: len(result.before)]],
+        "scores": [result.scores[c] for c in result.before],
+    }
+
+
+def compare_fusions(
+    rows: list[dict[str, Any]], tails: Ranked, qrels: dict[str, dict[str, int]]
+) -> dict[str, Any]:
+    """Every fusion in COMPARED_FUSIONS scored from the per-query scores of one rerank run."""
+    found = {}
+    for label, fusion, weight in COMPARED_FUSIONS:
+        ranked = {
+            r["qid"]: [
+                r["candidates"][i] for i in fused_order(r["retriever_scores"], r["scores"], fusion, weight)
+            ]
+            + tails[r["qid"]]
+            for r in rows
+        }
+        found[label] = score_run(ranked, qrels)
+    return found
+
+
 def bench_rerank(run: _Run) -> Ranked:
-    """BM25 top 100, with the top `candidates` reordered by the LLM's P(yes)."""
-    retriever, llm, n = _bm25(run), _llm(run), run.options.candidates
-    run.extra["candidates"] = n
-    ranked, rows, started = {}, [], time.perf_counter()
+    """BM25 top 100, with the top `candidates` reordered by the reranker, fused with BM25's order."""
+    (rerank, model), retriever, n = _reranker(run), _bm25(run), run.options.candidates
+    run.extra |= {"candidates": n, "passage_chars": run.options.passage_chars}
+    ranked, rows, tails, started = {}, [], {}, time.perf_counter()
     for i, qid in enumerate(run.qids, start=1):
         question = run.data.queries[qid]
         hits = retriever.search(Query(question), DEPTH)
-        result = llm_rerank(question, hits[:n], llm, top_k=n)
-        ranked[qid] = ids_of(result.hits) + ids_of(hits[n:])
-        rows.append(
-            {"qid": qid, "before": ids_of(hits[:10]), "after": ranked[qid][:10], "method": result.method}
-        )
+        result = rerank(question, _cut(hits[:n], run.options.passage_chars))
+        ranked[qid], tails[qid] = ids_of(result.hits) + ids_of(hits[n:]), ids_of(hits[n:])
+        rows.append(_per_query(qid, hits, result, ranked[qid]))
         run.progress("reranking", i, len(run.qids))
     run.timings["rerank_s"] = elapsed(started)
+    run.timings["rerank_ms_per_query"] = round(1000 * run.timings["rerank_s"] / max(1, len(run.qids)), 1)
+    run.extra["scores_from_cache"] = {
+        "hits": getattr(model, "hits", 0),
+        "misses": getattr(model, "misses", 0),
+    }
     run.extra["per_query"] = rows
+    run.extra["fusions"] = compare_fusions(rows, tails, run.data.qrels)
     run.extra["baseline"] = score_run(
         _search(run, retriever, _text_queries(run), "baseline_search"), run.data.qrels
     ) | {"retriever": "bm25"}

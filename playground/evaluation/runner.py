@@ -19,6 +19,7 @@ from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
 from playground.evaluation.answer_judge import judge_answer, make_judge
 from playground.evaluation.judge import LLMJudge
+from playground.evaluation.rerank_moves import rerank_move
 from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 from playground.evaluation.scoring import Embed, score_answer
 from playground.ingest.questions import EvidenceLocator, Question, QuestionSet, Span
@@ -28,7 +29,8 @@ from playground.models.llms import LLM
 from playground.models.names import try_parse_model_name
 from playground.models.registry import get_embedder, get_llm
 from playground.rag.pipeline import Pipeline, PipelineResult, build_pipeline
-from playground.storage.cached_models import CachedEmbedder, CachedLLM, CachedRetriever
+from playground.storage.cached_models import CachedEmbedder, CachedLLM, CachedRetriever, OnLoad
+from playground.storage.cached_reranker import CachedReranker
 from playground.storage.call_log import call_log
 from playground.storage.embedding_cache import EmbeddingCache
 from playground.storage.keys import model_identity
@@ -93,21 +95,32 @@ def prepare_pipelines(
     on_stage: StageCallback | None = None,
     caches: tuple[ResponseCache, EmbeddingCache] | None = None,
 ) -> list[Pipeline]:
-    """One pipeline per variant; with `caches`, its LLM and embedder answer from the cache when they can."""
+    """One pipeline per variant; with `caches`, its LLM and embedder answer from the cache when they can (and a
+    local model loads only when a call misses: `on_stage` then says so, with 0 of 0 as its count)."""
     pipelines = []
+    on_load = load_notice(on_stage)
     for variant in variants:
 
         def progress(done: int, total: int, name: str = variant.name) -> None:
             if on_stage:
                 on_stage(f"Indexing the corpus for '{name}'", done, total)
 
-        model = _resolve_llm(llm, variant.model, settings)
-        wrap = None
+        model = _cached_llm(
+            _resolve_llm(llm, variant.model, settings), variant.model, settings, caches, on_load
+        )
+        wrap = wrap_reranker = None
         if caches is not None:
-            model = CachedLLM(model, caches[0], model_identity(variant.model, settings))
-            wrap = lambda e, c=caches[1]: CachedEmbedder(e, c)  # noqa: E731
+            wrap = lambda e, c=caches[1]: CachedEmbedder(e, c, on_load)  # noqa: E731
+            wrap_reranker = lambda r, c=caches[0]: CachedReranker(r, c)  # noqa: E731
         pipeline = build_pipeline(
-            variant, corpus, settings, llm=model, on_progress=progress, wrap_embedder=wrap
+            variant,
+            corpus,
+            settings,
+            llm=model,
+            on_progress=progress,
+            wrap_embedder=wrap,
+            wrap_reranker=wrap_reranker,
+            rerank_llm=_rerank_llm(variant, settings, llm, caches, on_load),
         )
         if caches is not None and pipeline.retriever is not None and pipeline.index is not None:
             index = pipeline.index
@@ -116,20 +129,61 @@ def prepare_pipelines(
     return pipelines
 
 
-def _semantic_embed(settings: Settings, cache: EmbeddingCache | None) -> Embed | None:
+def load_notice(on_stage: StageCallback | None) -> OnLoad | None:
+    """Tells `on_stage` that a model is loading because a call missed the cache (count 0 of 0: no progress to
+    show), so the pause before a first answer has a reason on screen."""
+    if on_stage is None:
+        return None
+    return lambda name: on_stage(f"Loading {name} (only the first time)", 0, 0)
+
+
+def _cached_llm(
+    model: LLM,
+    name: str,
+    settings: Settings,
+    caches: tuple[ResponseCache, EmbeddingCache] | None,
+    on_load: OnLoad | None = None,
+) -> LLM:
+    if caches is None:
+        return model
+    return CachedLLM(model, caches[0], model_identity(name, settings), on_load=on_load)
+
+
+def _rerank_llm(
+    variant: VariantConfig,
+    settings: Settings,
+    llm: LLMSource,
+    caches: tuple[ResponseCache, EmbeddingCache] | None,
+    on_load: OnLoad | None = None,
+) -> LLM | None:
+    """The chat model that judges relevance when it is not the variant's own (`reranker_model`)."""
+    if variant.reranker != "llm" or not variant.reranker_model:
+        return None
+    judge = _resolve_llm(llm, variant.reranker_model, settings)
+    return _cached_llm(judge, variant.reranker_model, settings, caches, on_load)
+
+
+def _semantic_embed(
+    settings: Settings, cache: EmbeddingCache | None, on_load: OnLoad | None = None
+) -> Embed | None:
     try:
         embedder: Embedder = get_embedder(SEMANTIC_EMBEDDER, settings)
     except PlaygroundError:
         return None
-    return (CachedEmbedder(embedder, cache) if cache is not None else embedder).embed_documents
+    return (CachedEmbedder(embedder, cache, on_load) if cache is not None else embedder).embed_documents
 
 
 def _judge(
-    options: RunOptions, settings: Settings, caches: tuple[ResponseCache, EmbeddingCache] | None
+    options: RunOptions,
+    settings: Settings,
+    caches: tuple[ResponseCache, EmbeddingCache] | None,
+    on_load: OnLoad | None = None,
 ) -> LLMJudge | None:
     if not options.judge:
         return None
-    return make_judge(options.judge, settings, caches[0] if caches else None, options.judge_llm)
+    return make_judge(
+        options.judge, settings, caches[0] if caches else None, options.judge_llm, on_load=on_load
+    )
 
 
 def _open_caches(settings: Settings, options: RunOptions) -> tuple[ResponseCache, EmbeddingCache] | None:
@@ -187,7 +241,7 @@ def run_evaluation(
     for variant in variants:
         pricing.price(variant.model)  # a malformed PLAYGROUND_PRICES stops the run here, with what to fix
     caches = _open_caches(settings, options)
-    judge = _judge(options, settings, caches)
+    judge = _judge(options, settings, caches, load_notice(on_stage))
     pipelines = prepare_pipelines(variants, corpus, settings, llm, on_stage, caches)
     run = EvalRun(
         corpus=corpus.name if corpus else "",
@@ -210,7 +264,7 @@ def run_evaluation(
     recorder = _Recorder(
         store=options.store, run_id=run.run_id, on_row=on_row, total=total, done=len(done_before)
     )
-    embed = _semantic_embed(settings, caches[1] if caches else None)
+    embed = _semantic_embed(settings, caches[1] if caches else None, load_notice(on_stage))
     status = "incomplete"
     try:
         _sweep(plan, embed, recorder, should_stop, sweep_concurrency(variants, settings, options))
@@ -250,6 +304,8 @@ class _Task:
             outcome = pipeline.run_safely(self.question.question)
             metrics = score_answer(self.question, outcome, self.located, pipeline.variant.top_k, embed)
             judged = judge_answer(self.judge, self.question, outcome) if self.judge else None
+        index = pipeline.index
+        moved = rerank_move(outcome.steps, self.located, index.chunk) if index is not None else None
         return QuestionResult.from_answer(
             self.question,
             outcome,
@@ -259,6 +315,7 @@ class _Task:
             cache=log.as_dict(),
             cost_usd=_answer_cost(pipeline.variant.model, outcome, log.tokens),
             judge=judged.details if judged else None,
+            evidence_move=moved.to_dict() if moved else None,
         )
 
 

@@ -21,9 +21,9 @@ from playground.finetune.data import TrainingItem, as_question_set
 from playground.ingest.questions import Evidence, EvidenceLocator
 from playground.models.embedders import Embedder
 from playground.models.names import try_parse_model_name
-from playground.models.registry import get_embedder
+from playground.models.registry import get_embedder, get_reranker
 from playground.models.st_embedder import SentenceTransformerEmbedder
-from playground.retrieval.index import get_or_build_index
+from playground.retrieval.index import ScoredChunk, get_or_build_index
 
 _FRESH: dict[str, SentenceTransformerEmbedder] = {}
 
@@ -80,6 +80,45 @@ def retrieval_score(
         m.mean(list(hits.values())) if hits else 0.0,
         m.mean(ranks) if ranks else 0.0,
         hits,
+    )
+
+
+def rerank_scores(
+    items: Sequence[TrainingItem],
+    corpus: Corpus,
+    index_config: IndexConfig,
+    reranker_name: str,
+    settings: Settings,
+    k: int = 5,
+    candidates: int = 20,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[RetrievalScore, RetrievalScore]:
+    """hit@k and MRR@k of retrieval alone, then with its top `candidates` reordered by the reranker, on the
+    items that have evidence (the index the variants use, with its own embedder)."""
+    embedder = load_embedder(index_config.embedder, settings)
+    index = get_or_build_index(corpus, index_config, embedder, settings, on_progress)
+    reranker = get_reranker(reranker_name, settings)
+    locator, rows = EvidenceLocator(corpus), dict[str, tuple[float, ...]]()
+    for item in (i for i in items if i.quotes):
+        located = [locator.locate(Evidence(quote=q)) for q in item.quotes]
+        if not any(located):
+            continue
+        found = index.search(embedder.embed_query(item.question), max(k, candidates))
+        scores = reranker.score(item.question, [h.chunk.text for h in found])
+        order = sorted(range(len(found)), key=lambda j: -scores[j])
+        reranked = [ScoredChunk(found[j].chunk, scores[j], r) for r, j in enumerate(order, start=1)]
+        before, after = retrieval_metrics(found, located, k), retrieval_metrics(reranked, located, k)
+        rows[item.qid] = tuple(
+            float(x or 0.0) for x in (before["hit@k"], before["mrr"], after["hit@k"], after["mrr"])
+        )
+    return _score("retrieval", k, rows, 0), _score(f"retrieval + {reranker_name}", k, rows, 2)
+
+
+def _score(name: str, k: int, rows: dict[str, tuple[float, ...]], at: int) -> RetrievalScore:
+    hits = {qid: row[at] for qid, row in rows.items()}
+    mrr = [row[at + 1] for row in rows.values()]
+    return RetrievalScore(
+        name, k, len(rows), m.mean(list(hits.values())) if hits else 0.0, m.mean(mrr) if mrr else 0.0, hits
     )
 
 

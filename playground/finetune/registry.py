@@ -17,7 +17,7 @@ from typing import Any
 
 from playground.core.errors import InputError, UnknownModelError
 from playground.core.settings import Settings
-from playground.models.names import lora_model_name, st_model_name
+from playground.models.names import cross_encoder_name, lora_model_name, st_model_name
 
 META_FILE = "finetune.json"
 ADAPTER_FILE = "adapter.gguf"
@@ -71,9 +71,11 @@ class FineTunedModel:
     @property
     def label(self) -> str:
         trained_on = self.meta.get("trained_on") or "your data"
-        what = {"embeddings": "embedder", "openai": f"OpenAI {self.meta.get('base_model', 'model')}"}.get(
-            self.kind, f"{self.meta.get('base_model', 'model')} + LoRA"
-        )
+        what = {
+            "embeddings": "embedder",
+            "reranker": "cross-encoder reranker",
+            "openai": f"OpenAI {self.meta.get('base_model', 'model')}",
+        }.get(self.kind, f"{self.meta.get('base_model', 'model')} + LoRA")
         return f"{self.name}: {what} fine-tuned on {trained_on}"
 
 
@@ -85,6 +87,8 @@ def _read(folder: Path) -> FineTunedModel | None:
     kind = str(meta.get("kind", ""))
     if kind == "embeddings":
         return FineTunedModel(folder.name, kind, folder, str(st_model_name(folder)), meta)
+    if kind == "reranker":
+        return FineTunedModel(folder.name, kind, folder, str(cross_encoder_name(folder)), meta)
     if kind == "openai" and meta.get("model"):
         return FineTunedModel(folder.name, kind, folder, str(meta["model"]), meta)
     if kind == "lora" and (folder / ADAPTER_FILE).exists():
@@ -104,3 +108,8 @@ def list_models(settings: Settings, kind: str | None = None) -> list[FineTunedMo
     found = [m for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") if (m := _read(d))]
     found = [m for m in found if kind is None or m.kind == kind]
     return sorted(found, key=lambda m: float(m.meta.get("created", 0)), reverse=True)
+
+
+def trained_rerankers(settings: Settings) -> list[str]:
+    """The `ce:<folder>` names of the rerankers trained here, newest first (choices for a variant's reranker)."""
+    return [m.choice for m in list_models(settings, "reranker")]

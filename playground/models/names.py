@@ -8,6 +8,9 @@ Forms (the same for chat models and embedders; the registry decides which kind a
     openai:<model>                                       openai:gpt-4o-mini, openai:ft:gpt-4o-mini:org::id
     openai-compatible:<model>@<base_url>                 openai-compatible:llama3.2@http://localhost:11434/v1
     st:<folder or hub name>                              a sentence-transformers embedder
+    ce:<folder or hub name>                              a sentence-transformers cross-encoder (a reranker)
+    rerank:<model>@<base_url>                            a rerank server: POST <base_url>/rerank (vLLM, TEI,
+                                                         Infinity, llama-server --reranking)
     fake:<rules>                                         fake:extractive, the deterministic demo model
 
 `str(parse_model_name(text))` gives back `text` for every canonical name (no surrounding spaces).
@@ -23,13 +26,16 @@ from typing import Literal, cast, get_args
 from playground.core.errors import UnknownModelError
 from playground.models.local_models import CATALOGUE
 
-Provider = Literal["local", "openai", "openai-compatible", "st", "fake"]
+Provider = Literal["local", "openai", "openai-compatible", "st", "ce", "rerank", "fake"]
 PROVIDERS: tuple[Provider, ...] = get_args(Provider)
-HOSTED: frozenset[Provider] = frozenset({"openai", "openai-compatible"})
+HOSTED: frozenset[Provider] = frozenset({"openai", "openai-compatible", "rerank"})
+WITH_URL: frozenset[Provider] = frozenset({"openai-compatible", "rerank"})  # `<model>@<base_url>`
+RERANKERS: frozenset[Provider] = frozenset({"ce", "rerank"})
 PACKAGED_EMBEDDER = "all-minilm-l6-v2"
 LORA_MARK = "+lora:"
 COMPATIBLE_FORM = "openai-compatible:<model>@http://host:port/v1"
 LORA_FORM = "local:qwen2.5-0.5b+lora:<adapter.gguf>"
+RERANK_SERVER_FORM = "rerank:<model>@http://host:port"
 
 
 def local_forms() -> str:
@@ -42,15 +48,19 @@ FORMS: dict[str, str] = {
     "openai": "openai:<model>, e.g. openai:gpt-4o-mini",
     "openai-compatible": f"{COMPATIBLE_FORM}, e.g. openai-compatible:llama3.2@http://localhost:11434/v1",
     "st": "st:<sentence-transformers folder>",
+    "ce": "ce:<cross-encoder folder>, e.g. one trained on the Fine-tune page",
+    "rerank": f"{RERANK_SERVER_FORM}, e.g. rerank:bge-reranker-v2-m3@http://localhost:8000",
     "fake": "fake:extractive",
 }
+RERANKER_FORMS = f"ce:<cross-encoder folder> or {RERANK_SERVER_FORM} (a server with a /rerank endpoint)"
 
 
 def accepted_forms() -> str:
     """The forms a name may take, for error messages."""
     return (
         f"{local_forms()}; or openai:<model> (e.g. openai:gpt-4o-mini), {COMPATIBLE_FORM}, "
-        "st:<sentence-transformers folder> (an embedder) or fake:extractive (the demo)"
+        f"st:<sentence-transformers folder> (an embedder), {RERANKER_FORMS} (rerankers) or fake:extractive "
+        "(the demo)"
     )
 
 
@@ -60,7 +70,7 @@ class ModelName:
 
     provider: Provider
     model: str
-    base_url: str | None = None  # openai-compatible only
+    base_url: str | None = None  # openai-compatible and rerank only
     lora: Path | None = None  # local only: a LoRA adapter applied on top of `model`
 
     def __post_init__(self) -> None:
@@ -99,6 +109,11 @@ class ModelName:
         return self.provider == "st"
 
     @property
+    def is_reranker(self) -> bool:
+        """A cross-encoder (`ce:` folder) or a rerank server (`rerank:<model>@<url>`), not a chat model."""
+        return self.provider in RERANKERS
+
+    @property
     def base(self) -> ModelName:
         """The name without its LoRA adapter."""
         return dataclasses.replace(self, lora=None)
@@ -113,10 +128,10 @@ def _problem(name: ModelName) -> str | None:
         return f"'{text}' names no model. Write it as {FORMS.get(name.provider) or local_forms()}."
     if name.model != name.model.strip():
         return f"'{text}' has spaces around the model's name: remove them."
-    if (name.provider == "openai-compatible") != (name.base_url is not None):
-        return _compatible_problem(str(name) if name.base_url else text)
+    if (name.provider in WITH_URL) != (name.base_url is not None):
+        return _url_problem(name.provider, str(name) if name.base_url else text)
     if name.base_url is not None and not name.base_url.startswith(("http://", "https://")):
-        return _compatible_problem(str(name))
+        return _url_problem(name.provider, str(name))
     if name.lora is not None and (not name.is_local_llm or not str(name.lora).strip()):
         return f"'{text}{LORA_MARK}{name.lora}' should look like '{LORA_FORM}'."
     if name.provider == "local" and not (name.is_local_llm or name.model == PACKAGED_EMBEDDER):
@@ -124,8 +139,9 @@ def _problem(name: ModelName) -> str | None:
     return None
 
 
-def _compatible_problem(given: str) -> str:
-    return f"'{given}' should look like {FORMS['openai-compatible']}."
+def _url_problem(provider: str, given: str) -> str:
+    form = FORMS["rerank" if provider == "rerank" else "openai-compatible"]
+    return f"'{given}' should look like {form}."
 
 
 def parse_model_name(text: str) -> ModelName:
@@ -137,11 +153,11 @@ def parse_model_name(text: str) -> ModelName:
     provider, sep, rest = text.partition(":")
     if not sep or provider not in PROVIDERS:
         raise UnknownModelError(f"Unknown model '{text}'. Use {accepted_forms()}.")
-    if provider == "openai-compatible":
+    if provider in WITH_URL:
         model, at, url = rest.partition("@")
         if not at:
-            raise UnknownModelError(_compatible_problem(text))
-        return ModelName("openai-compatible", model, base_url=url)
+            raise UnknownModelError(_url_problem(provider, text))
+        return ModelName(cast(Provider, provider), model, base_url=url)
     if provider == "local" and LORA_MARK in rest:
         model, _, adapter = rest.partition(LORA_MARK)
         if not adapter.strip():
@@ -192,3 +208,13 @@ def compatible_model_name(model: str, base_url: str) -> ModelName:
 def st_model_name(folder: Path | str) -> ModelName:
     """A sentence-transformers model folder (or hub name) -> `st:<folder>`."""
     return ModelName("st", str(folder))
+
+
+def cross_encoder_name(folder: Path | str) -> ModelName:
+    """A sentence-transformers cross-encoder folder (or hub name) -> `ce:<folder>`."""
+    return ModelName("ce", str(folder))
+
+
+def rerank_server_name(model: str, base_url: str) -> ModelName:
+    """A model on a rerank server (POST <base_url>/rerank) -> `rerank:<model>@<base_url>`."""
+    return ModelName("rerank", model, base_url=base_url)

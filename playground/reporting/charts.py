@@ -6,7 +6,7 @@ so the same charts serve the app, a notebook and the tests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -227,6 +227,58 @@ def cost_chart(rows: Sequence[dict[str, Any]]) -> go.Figure:
         )
     fig.update_layout(
         title=_title(title), barmode="stack", legend={"orientation": "h", "y": -0.15}, height=360, **_LAYOUT
+    )
+    return fig
+
+
+MOVE_LABELS = {
+    "up": "moved up",
+    "same": "same rank",
+    "down": "moved down",
+    "dropped": "dropped",
+    "missing": "not among the candidates",
+}
+MOVE_COLOURS = {
+    "up": "#2e9d5b",
+    "same": "#9aa5b8",
+    "down": "#e0803a",
+    "dropped": "#c0392b",
+    "missing": "#d6dbe3",
+}
+
+
+def evidence_moves_chart(counts: Mapping[str, Mapping[str, int] | None]) -> go.Figure:
+    """Per reranking variant (`counts`: variant name -> `VariantResult.evidence_moves()`), how many questions'
+    gold evidence reranking moved up, kept in place, moved down, dropped, or never had among its candidates."""
+    title = "Re-ranking: where did the gold evidence go?"
+    shown = {name: found for name, found in counts.items() if found}
+    if not shown:
+        return _empty(title, "No variant re-ranked questions with gold evidence.")
+    names = list(shown)
+    most = max(sum(found.values()) for found in shown.values())
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=label,
+                y=names,
+                x=[shown[n].get(verdict, 0) for n in names],
+                orientation="h",
+                marker_color=MOVE_COLOURS[verdict],
+                text=[shown[n].get(verdict, 0) or "" for n in names],
+                textposition="inside",
+                hovertemplate=f"%{{y}}: %{{x}} questions {label}<extra></extra>",
+            )
+            for verdict, label in MOVE_LABELS.items()
+        ]
+    )
+    fig.update_layout(
+        title=_title(title),
+        barmode="stack",
+        xaxis={"title": "questions", "dtick": 1 if most <= 10 else None},
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
+        height=max(260, 170 + 40 * len(names)),
+        **_LAYOUT,
     )
     return fig
 

@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from playground.evaluation import diagnosis, stats
+from playground.evaluation.rerank_moves import EvidenceMove
 from playground.reporting import charts
 from playground.reporting.charts_journey import journey_chart
 from playground.reporting.run_data import SUMMARY_LABELS, run_from_dict, summary_rows
@@ -223,7 +224,12 @@ def _chunks_html(chunks: Sequence[Mapping[str, Any]]) -> str:
     return f"<details><summary>{len(chunks)} retrieved chunks</summary>{boxes}</details>"
 
 
-def _answer_row(variant: str, row: Mapping[str, Any]) -> str:
+def _move_cell(row: Mapping[str, Any]) -> list[str]:
+    move = EvidenceMove.from_dict(row.get("evidence_move"))
+    return [esc(move.summary() if move else "")]
+
+
+def _answer_row(variant: str, row: Mapping[str, Any], reranked: bool = False) -> str:
     metrics = row.get("metrics") or {}
     cells = [
         esc(row.get("qid")),
@@ -233,18 +239,29 @@ def _answer_row(variant: str, row: Mapping[str, Any]) -> str:
         f"<pre>{esc(row.get('answer'))}</pre>{_chunks_html(row.get('retrieved') or [])}",
         esc(row.get("outcome")),
         *(esc("" if metrics.get(m) is None else f"{metrics[m]:.2f}") for m in _ANSWER_METRICS),
+        *(_move_cell(row) if reranked else []),
         esc(row.get("error") or ""),
     ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
 def _answers_html(run: Mapping[str, Any]) -> str:
-    head = ("question", "variant", "question text", "gold", "answer", "outcome", *_ANSWER_METRICS, "error")
-    rows = "".join(_answer_row(v["name"], r) for v in run.get("variants") or [] for r in v.get("rows") or [])
+    variants = run.get("variants") or []
+    reranked = any(v.get("evidence_moves") for v in variants)
+    moved = ("evidence after re-ranking",) if reranked else ()
+    head = ("question", "variant", "question text", "gold", "answer", "outcome", *_ANSWER_METRICS)
+    head = (*head, *moved, "error")
+    rows = "".join(_answer_row(v["name"], r, reranked) for v in variants for r in v.get("rows") or [])
     return (
         f"<div class='wide'><table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
         f"<tbody>{rows}</tbody></table></div>"
     )
+
+
+def _moves_figure(run: Mapping[str, Any]) -> list[go.Figure]:
+    """The chart of where re-ranking moved the evidence, when a variant re-ranked (else none)."""
+    counts = {v["name"]: v.get("evidence_moves") for v in run.get("variants") or []}
+    return [charts.evidence_moves_chart(counts)] if any(counts.values()) else []
 
 
 def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
@@ -259,6 +276,7 @@ def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
             charts.cost_chart(rows),
             charts.outcome_matrix(run_from_dict(safe)),
             journey_fig,
+            *_moves_figure(safe),
         ]
     )
     title = title or f"LLM playground run of {run.get('started_at', '')}"
@@ -269,7 +287,10 @@ def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
             f"<h1>{esc(title)}</h1>",
             _metadata(run),
             _section("Summary", summary_tables(run)),
-            _section("Charts", f"<div class='grid'>{''.join(f'<div>{f}</div>' for f in figures[:4])}</div>"),
+            _section(
+                "Charts",
+                f"<div class='grid'>{''.join(f'<div>{f}</div>' for f in [*figures[:4], *figures[5:]])}</div>",
+            ),
             _section("Optimisation journey", figures[4], journey_text),
             _section(
                 "Compared with the first variant",

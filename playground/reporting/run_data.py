@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from playground.core.config import VariantConfig, dump_variant_set, variant_from_dict
+from playground.evaluation.rerank_moves import move_columns
 from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 
 SUMMARY_LABELS = {
@@ -194,6 +195,7 @@ def _answer_record(variant: str, row: Mapping[str, Any]) -> dict[str, Any]:
         "from_cache": row_from_dict(row).from_cache,
         "error": row.get("error") or "",
         **judged_columns(row),
+        **move_columns(row.get("evidence_move")),
     }
 
 

@@ -1,7 +1,8 @@
 """A model, an embedder and a retriever that answer from the cache when they can, and fill it when they cannot.
 
 Errors are never cached. Every call is counted in the answer's call log (`call_log.call_log`), so a result can say
-which of its calls came from the cache.
+which of its calls came from the cache. The wrapped model is touched only on a miss: a local model that is still a
+stand-in (`models.lazy`) loads then, after `on_load(name)` has said so, and a run answered from the cache loads none.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from playground.models.embedders import Embedder
+from playground.models.lazy import needs_loading
 from playground.models.llms import LLM, Completion, Message
 from playground.retrieval.index import ScoredChunk
 from playground.storage.call_log import note_call, note_tokens
@@ -20,6 +22,13 @@ from playground.storage.embedding_cache import EmbeddingCache
 from playground.storage.inflight import claim, release
 from playground.storage.keys import llm_cache_key, retrieval_cache_key, text_hash
 from playground.storage.response_cache import ResponseCache
+
+OnLoad = Callable[[str], None]  # told a model's name just before a miss loads it (a progress line can say so)
+
+
+def _before_call(model: object, name: str, on_load: OnLoad | None) -> None:
+    if on_load is not None and needs_loading(model):
+        on_load(name)
 
 
 class CachedLLM:
@@ -29,11 +38,14 @@ class CachedLLM:
     repeat really differs and is cached on its own.
     """
 
-    def __init__(self, llm: LLM, cache: ResponseCache, identity: str, repeat: int = 0) -> None:
+    def __init__(
+        self, llm: LLM, cache: ResponseCache, identity: str, repeat: int = 0, on_load: OnLoad | None = None
+    ) -> None:
         self.llm = llm
         self.cache = cache
         self.identity = identity
         self.repeat = repeat
+        self.on_load = on_load
         self.name = llm.name
         self.hits = 0
         self.misses = 0
@@ -41,7 +53,9 @@ class CachedLLM:
 
     def for_repeat(self, repeat: int) -> CachedLLM:
         """The same model and cache, answering as repeat number `repeat` (itself when that is already so)."""
-        return self if repeat == self.repeat else CachedLLM(self.llm, self.cache, self.identity, repeat)
+        if repeat == self.repeat:
+            return self
+        return CachedLLM(self.llm, self.cache, self.identity, repeat, self.on_load)
 
     def _count(self, hit: bool, key: str) -> None:
         with self._count_lock:
@@ -76,6 +90,7 @@ class CachedLLM:
             return cached
         assert pending is not None
         try:
+            _before_call(self.llm, self.name, self.on_load)
             # A schema is passed only when asked for, so models written before structured replies still work.
             schema = {"json_schema": json_schema} if json_schema is not None else {}
             completion = self.llm.chat(
@@ -94,12 +109,14 @@ class CachedLLM:
         # The cache is read first: a replay's stand-in model cannot score, yet the scores it needs are cached.
         key = llm_cache_key(self.identity, messages, 0.0, 1, kind="yes_probability")
         cached = self.cache.get_score(key)
-        scorer: Callable[[list[Message]], float | None] | None = getattr(self.llm, "yes_probability", None)
-        if cached is None and not callable(scorer):
-            return None
-        self._count(cached is not None, key)
-        if cached is not None or scorer is None:
+        if cached is not None:
+            self._count(True, key)
             return cached
+        _before_call(self.llm, self.name, self.on_load)  # asking whether the model can score loads a stand-in
+        scorer: Callable[[list[Message]], float | None] | None = getattr(self.llm, "yes_probability", None)
+        if not callable(scorer):
+            return None
+        self._count(False, key)
         value = scorer(messages)
         if value is not None:
             self.cache.put_score(key, value)
@@ -114,9 +131,10 @@ class CachedLLM:
 class CachedEmbedder:
     """An Embedder that embeds only the texts missing from the cache; query vectors are cached apart."""
 
-    def __init__(self, embedder: Embedder, cache: EmbeddingCache) -> None:
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache, on_load: OnLoad | None = None) -> None:
         self.embedder = embedder
         self.cache = cache
+        self.on_load = on_load
         self.name = embedder.name
         self.hits = 0
         self.misses = 0
@@ -139,6 +157,7 @@ class CachedEmbedder:
             self.misses += len(missing)
         note_call("embedding", hits, len(missing))
         if missing:
+            _before_call(self.embedder, self.name, self.on_load)
             vectors = np.asarray(compute(missing), dtype=np.float32)
             self.cache.put_many(identity, missing, vectors)
             found.update({text_hash(t): v for t, v in zip(missing, vectors, strict=True)})

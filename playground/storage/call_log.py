@@ -13,7 +13,7 @@ from typing import Any
 
 from playground.models.llms import Completion
 
-KINDS = ("llm", "embedding", "retrieval")
+KINDS = ("llm", "embedding", "retrieval", "rerank")
 
 
 @dataclass

@@ -24,7 +24,13 @@ from playground.core.errors import ModelError
 from playground.core.settings import Settings
 from playground.models.llms import Message
 from playground.models.local_models import CATALOGUE, file_sha256
-from playground.models.names import compatible_model_name, local_model_name, parse_model_name
+from playground.models.names import (
+    compatible_model_name,
+    cross_encoder_name,
+    local_model_name,
+    parse_model_name,
+    rerank_server_name,
+)
 
 OPENAI_URL = "https://api.openai.com/v1"
 
@@ -98,6 +104,18 @@ def model_identity(name: str, settings: Settings, adapter: Path | None = None) -
     return identity + (f"+adapter#sha256={path_digest(adapter)}" if adapter is not None else "")
 
 
+def reranker_identity(name: str) -> str:
+    """What decides a reranker's scores: a cross-encoder folder's content SHA-256 (so a retrained model gets new
+    keys and a copied one keeps them), else the hub name, or the rerank server's model and address."""
+    parsed = parse_model_name(name)
+    if parsed.provider == "rerank":
+        return str(rerank_server_name(parsed.model, safe_url(parsed.base_url or "")))
+    folder = Path(parsed.model)
+    if parsed.provider == "ce" and folder.is_dir():
+        return f"{cross_encoder_name(folder.name)}#sha256={path_digest(folder)}"
+    return str(parsed)
+
+
 # --- keys -----------------------------------------------------------------------------------------------------
 
 
@@ -149,4 +167,11 @@ def retrieval_cache_key(
             "k": int(k),
             "categories": sorted(categories) if categories else None,
         }
+    )
+
+
+def rerank_cache_key(reranker_identity: str, query: str, passage: str) -> str:
+    """SHA-256 hex of a reranker's score of one passage for one query."""
+    return _payload_hash(
+        {"kind": "rerank", "reranker": reranker_identity, "query": query, "passage": text_hash(passage)}
     )

@@ -41,6 +41,25 @@ class ResponseCache:
         with self.db.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", (key, float(value), time.time()))
 
+    def get_scores(self, keys: Sequence[str]) -> dict[str, float]:
+        """The cached scores among `keys` (a reranker's scores of many passages, looked up at once)."""
+        found: dict[str, float] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):  # well under SQLite's limit on host parameters
+            batch = unique[start : start + 500]
+            sql = f"SELECT key, value FROM scores WHERE key IN ({','.join('?' * len(batch))})"
+            found.update((str(k), float(v)) for k, v in self.db.query(sql, tuple(batch)))
+        return found
+
+    def put_scores(self, scores: Mapping[str, float]) -> None:
+        """Store many scores in one transaction."""
+        now = time.time()
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO scores VALUES (?, ?, ?)",
+                [(k, float(v), now) for k, v in scores.items()],
+            )
+
     def get_hits(self, key: str) -> list[tuple[str, float, int]] | None:
         """A cached search: (chunk id, score, rank) per hit."""
         rows = self.db.query("SELECT value FROM retrieval WHERE key = ?", (key,))

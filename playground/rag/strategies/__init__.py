@@ -8,7 +8,7 @@ from playground.rag.strategies.classify import Classification, classify_question
 from playground.rag.strategies.expansion import Expansion, expand_query
 from playground.rag.strategies.fact_check import FactCheck, fact_check
 from playground.rag.strategies.hyde import HydeResult, hyde_query
-from playground.rag.strategies.rerank import RerankResult, llm_rerank
+from playground.rag.strategies.rerank import RerankResult, cross_encoder_rerank, llm_rerank
 
 __all__ = [
     "Classification",
@@ -17,6 +17,7 @@ __all__ = [
     "HydeResult",
     "RerankResult",
     "classify_question",
+    "cross_encoder_rerank",
     "expand_query",
     "fact_check",
     "hyde_query",

@@ -1,8 +1,12 @@
-"""LLM reranking: for each candidate the model answers "does this passage help answer the question?".
+"""Reranking the retrieved candidates: by an LLM's relevance judgement or by a cross-encoder.
 
-Candidates are ranked by the probability of "yes". A local llama.cpp model gives that probability from its
-next-token logits; any other model (OpenAI-compatible servers) answers in text, read as yes = 1, no = 0 and
-anything else = 0.5 (counted as unparsed).
+LLM: for each candidate the model answers "does this passage help answer the question?". A local llama.cpp
+model gives the probability of "yes" from its next-token logits; any other model (OpenAI-compatible servers)
+answers in text, read as yes = 1, no = 0 and anything else = 0.5 (counted as unparsed). Cross-encoder: one
+relevance score per candidate from a `Reranker` (a CrossEncoder folder or a rerank server).
+
+Either way the scores meet the retriever's order through a fusion (`rerank_fusion`), and the kept chunks carry
+the reranker's own score.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from playground.models.llms import LLM, Message
+from playground.models.rerankers import Reranker
+from playground.rag.strategies.rerank_fusion import Fusion, fused_order, fused_scores
 from playground.retrieval.index import ScoredChunk
 
 PASSAGE_CHARS = 1500
@@ -31,14 +37,21 @@ class RerankResult:
     scores: dict[str, float]
     method: str
     unparsed: int = 0
+    fusion: str = "replace"
+    fused: dict[str, float] | None = None
+    reranker: str | None = None
 
     def step(self) -> dict[str, Any]:
+        """`scores`: the reranker's own; `fused`: what ordered the candidates (with the retriever's order)."""
         return {
             "before": self.before,
             "after": [h.chunk.chunk_id for h in self.hits],
             "scores": self.scores,
             "method": self.method,
             "unparsed": self.unparsed,
+            "fusion": self.fusion,
+            "fused": self.fused,
+            "reranker": self.reranker,
         }
 
 
@@ -71,16 +84,60 @@ def relevance(llm: LLM, question: str, passage: str) -> tuple[float, str, bool]:
     return (0.5, "text", False) if value is None else (value, "text", True)
 
 
-def llm_rerank(question: str, hits: Sequence[ScoredChunk], llm: LLM, top_k: int) -> RerankResult:
-    """Score every candidate and keep the `top_k` most likely to help; ties keep the retriever's order."""
-    scored = [(hit, *relevance(llm, question, hit.chunk.text)) for hit in hits]
-    ranked = sorted(scored, key=lambda item: -item[1])[:top_k]
-    new_hits = [ScoredChunk(hit.chunk, p, rank) for rank, (hit, p, _, _) in enumerate(ranked, start=1)]
-    methods = sorted({method for _, _, method, _ in scored}) or ["none"]
+def _fuse(
+    hits: Sequence[ScoredChunk], scores: Sequence[float], top_k: int, fusion: Fusion, weight: float
+) -> tuple[list[ScoredChunk], dict[str, float]]:
+    """The `top_k` candidates in their fused order, each with the reranker's score, and every fused score."""
+    retriever_scores = [h.score for h in hits]
+    fused = fused_scores(retriever_scores, scores, fusion, weight)
+    order = fused_order(retriever_scores, scores, fusion, weight)[:top_k]
+    kept = [ScoredChunk(hits[i].chunk, float(scores[i]), rank) for rank, i in enumerate(order, start=1)]
+    return kept, {h.chunk.chunk_id: round(f, 6) for h, f in zip(hits, fused, strict=True)}
+
+
+def llm_rerank(
+    question: str,
+    hits: Sequence[ScoredChunk],
+    llm: LLM,
+    top_k: int,
+    fusion: Fusion = "replace",
+    weight: float = 0.5,
+) -> RerankResult:
+    """Score every candidate by P(yes) and keep the `top_k` best after `fusion` with the retriever's order;
+    ties keep the retriever's order."""
+    scored = [relevance(llm, question, hit.chunk.text) for hit in hits]
+    kept, fused = _fuse(hits, [p for p, _, _ in scored], top_k, fusion, weight)
+    methods = sorted({method for _, method, _ in scored}) or ["none"]
     return RerankResult(
-        hits=new_hits,
+        hits=kept,
         before=[h.chunk.chunk_id for h in hits],
-        scores={h.chunk.chunk_id: round(p, 6) for h, p, _, _ in scored},
+        scores={h.chunk.chunk_id: round(p, 6) for h, (p, _, _) in zip(hits, scored, strict=True)},
         method="+".join(methods),
         unparsed=sum(1 for *_, ok in scored if not ok),
+        fusion=fusion,
+        fused=fused,
+        reranker=llm.name,
+    )
+
+
+def cross_encoder_rerank(
+    question: str,
+    hits: Sequence[ScoredChunk],
+    reranker: Reranker,
+    top_k: int,
+    fusion: Fusion = "replace",
+    weight: float = 0.5,
+) -> RerankResult:
+    """Score every candidate with a cross-encoder (or rerank server) in one call and keep the `top_k` best
+    after `fusion` with the retriever's order."""
+    scores = reranker.score(question, [h.chunk.text for h in hits]) if hits else []
+    kept, fused = _fuse(hits, scores, top_k, fusion, weight)
+    return RerankResult(
+        hits=kept,
+        before=[h.chunk.chunk_id for h in hits],
+        scores={h.chunk.chunk_id: round(float(s), 6) for h, s in zip(hits, scores, strict=True)},
+        method="cross-encoder",
+        fusion=fusion,
+        fused=fused,
+        reranker=reranker.name,
     )

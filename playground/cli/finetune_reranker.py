@@ -1,0 +1,140 @@
+"""`playground finetune-reranker`: train a cross-encoder reranker from a BEIR folder (train qrels; the test
+qrels are held out) or from a question set about a corpus, with hard negatives mined by BM25 and dense search,
+headless. Use the result as `ce:<folder>` in a variant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from playground.core.errors import InputError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "finetune-reranker",
+        help="Train a cross-encoder reranker (from the packaged MiniLM) on questions, their evidence "
+        "passages and hard negatives, from a BEIR folder or a question set with a corpus.",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--dataset", type=Path, help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv."
+    )
+    source.add_argument(
+        "--questions", type=Path, help="Question set (JSONL/CSV with evidence); needs --corpus."
+    )
+    p.add_argument("--corpus", type=Path, help="Folder of documents the --questions are about.")
+    p.add_argument(
+        "--heldout",
+        type=Path,
+        help="With --questions: a question set never to train on (your evaluation questions); questions too "
+        "close to one are dropped too.",
+    )
+    p.add_argument("--split", default="train", help="BEIR qrels to train on (default train).")
+    p.add_argument(
+        "--heldout-split",
+        default="test",
+        help="BEIR qrels kept out of training (default test, when present).",
+    )
+    p.add_argument(
+        "--out", type=Path, required=True, help="Folder to save the model in (replaced only on success)."
+    )
+    p.add_argument("--epochs", type=int, default=1, help="Passes over the pairs (default 1).")
+    p.add_argument("--negatives", type=int, default=4, help="Hard negatives per question (default 4).")
+    p.add_argument(
+        "--mining",
+        choices=("both", "bm25", "dense"),
+        default="both",
+        help="Who mines the negatives (default both).",
+    )
+    p.add_argument("--max-pairs", type=int, help="Train on at most this many pairs (to fit a time budget).")
+    p.add_argument(
+        "--max-length", type=int, default=256, help="Tokens of question + passage read (default 256)."
+    )
+    p.add_argument("--batch-size", type=int, default=16, help="Pairs per step (default 16).")
+    p.add_argument("--lr", type=float, default=5e-5, help="Learning rate of the encoder (default 5e-5).")
+    p.add_argument(
+        "--head-lr", type=float, default=1e-3, help="Learning rate of the new scoring head (default 1e-3)."
+    )
+    p.set_defaults(func=cmd_finetune_reranker)
+
+
+def _examples(args: argparse.Namespace, settings: Any) -> Any:
+    from playground.finetune.embeddings import BASE_EMBEDDER
+    from playground.finetune.reranker_sources import MineOptions, beir_examples, corpus_examples
+    from playground.models.registry import get_embedder
+
+    options = MineOptions(args.negatives, args.mining, max(30, args.negatives), args.max_pairs)
+    embedder = get_embedder(BASE_EMBEDDER, settings) if args.mining != "bm25" else None
+    if args.dataset:
+        if not args.dataset.is_dir():
+            raise InputError(f"No BEIR folder at {args.dataset}: give a folder with corpus.jsonl and qrels/.")
+        return beir_examples(
+            args.dataset,
+            options,
+            split=args.split,
+            heldout_split=args.heldout_split or None,
+            embedder=embedder,
+            cache_dir=settings.data_dir / "beir",
+        )
+    if not args.corpus:
+        raise InputError("--questions needs --corpus (the folder of documents the questions are about).")
+    return corpus_examples(args.questions, args.corpus, options, heldout_file=args.heldout, embedder=embedder)
+
+
+def cmd_finetune_reranker(args: argparse.Namespace) -> int:
+    from playground.core.settings import Settings
+    from playground.finetune.progress import Monitor
+    from playground.finetune.reranker import RerankHyper, train_reranker
+
+    hyper = RerankHyper(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        head_learning_rate=args.head_lr,
+        negatives=args.negatives,
+        max_length=args.max_length,
+    )
+    found = _examples(args, Settings.from_env())
+    source = str(args.dataset or args.questions)
+    print(
+        f"training on {found.pairs} pairs from {len(found.examples)} questions of {source} "
+        f"({found.heldout} held out, {found.dropped} dropped as too close to them, {found.skipped} without "
+        "evidence)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    def on_loss(step: int, loss: float, total: int) -> None:
+        if step == 1 or step % 10 == 0 or step == total:
+            print(f"step {step}/{total} loss {loss:.4f}", file=sys.stderr, flush=True)
+
+    meta = {
+        "trained_on": source,
+        "heldout": str(args.heldout or args.heldout_split or ""),
+        "mining": args.mining,
+    }
+    result = train_reranker(found.examples, args.out, hyper, monitor=Monitor(on_loss=on_loss), meta=meta)
+    print(
+        json.dumps(
+            {
+                "reranker": result.reranker,
+                "path": str(result.path),
+                "questions": result.questions,
+                "pairs": result.pairs,
+                "heldout": found.heldout,
+                "dropped": found.dropped,
+                "steps": result.steps,
+                "seconds": result.seconds,
+                "final_loss": result.losses[-1][1] if result.losses else None,
+            },
+            indent=1,
+        )
+    )
+    print(
+        f"use it in a variant as: reranker cross-encoder, reranker_model {result.reranker}", file=sys.stderr
+    )
+    return 0

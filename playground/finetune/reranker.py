@@ -1,0 +1,283 @@
+"""Train a cross-encoder reranker from the packaged all-MiniLM-L6-v2 on (question, passage, relevant?) pairs.
+
+Each question's evidence passage is a positive and its hard negatives (BM25 and dense, from
+`playground.finetune.reranker_data`) are negatives; binary cross-entropy on one logit, with the positives
+weighted by the negatives-to-positives ratio so both count equally. The result is a sentence-transformers
+`CrossEncoder` folder that a variant uses as `ce:<folder>`. Budget ~5 pairs per second on 2 CPU cores at
+max_length 256 (shorter is faster: the cost grows with the tokens per pair).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from playground.core.documents import Chunk
+from playground.core.errors import InputError, ModelError
+from playground.core.settings import Settings
+from playground.finetune import registry
+from playground.finetune.data import load_items
+from playground.finetune.embeddings import BASE_EMBEDDER, _callback
+from playground.finetune.progress import Monitor
+from playground.finetune.reranker_data import Examples, RerankExample
+from playground.finetune.reranker_sources import MineOptions, question_examples
+from playground.models.names import cross_encoder_name
+from playground.models.st_embedder import packaged_minilm_path
+
+BASE_RERANKER = "all-MiniLM-L6-v2 (packaged), new one-logit head"
+MIN_QUESTIONS = 2
+
+
+@dataclass(frozen=True)
+class RerankHyper:
+    """Epochs: passes over the pairs. Batch size: pairs per step. Learning rate: step size of the encoder; head
+    learning rate: that of the new scoring head, which starts from random weights (with the encoder's small rate
+    it needs thousands of steps before the encoder gets a useful signal). Warm-up ratio: share of steps that ramp
+    the rates up. Negatives: hard negatives per question. Max length: tokens of question + passage the model
+    reads (longer passages are cut; shorter is faster)."""
+
+    epochs: int = 1
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 1e-3
+    warmup_ratio: float = 0.1
+    negatives: int = 4
+    max_length: int = 256
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if (
+            self.epochs < 1
+            or self.batch_size < 1
+            or not 0 < self.learning_rate < 1
+            or not 0 < self.head_learning_rate < 1
+            or not 0 <= self.warmup_ratio < 1
+            or self.negatives < 1
+            or not 16 <= self.max_length <= 512
+        ):
+            raise InputError(
+                "Reranker hyperparameters out of range: epochs >= 1, batch size >= 1, 0 < learning rates < 1, "
+                "0 <= warm-up ratio < 1, negatives >= 1, 16 <= max length <= 512."
+            )
+
+
+@dataclass(frozen=True)
+class TrainedReranker:
+    path: Path
+    reranker: str
+    questions: int
+    pairs: int
+    steps: int
+    seconds: float
+    losses: list[tuple[int, float]]
+
+
+def labelled_pairs(examples: Sequence[RerankExample]) -> list[tuple[str, str, float]]:
+    return [
+        (e.question, passage, label)
+        for e in examples
+        for passages, label in ((e.positives, 1.0), (e.negatives, 0.0))
+        for passage in passages
+    ]
+
+
+def steps_for(pairs: int, hyper: RerankHyper) -> int:
+    return hyper.epochs * max(1, -(-pairs // hyper.batch_size))
+
+
+def _check(examples: Sequence[RerankExample]) -> list[tuple[str, str, float]]:
+    usable = [e for e in examples if e.question.strip() and e.positives and e.negatives]
+    if len(usable) < MIN_QUESTIONS:
+        raise InputError(
+            f"Only {len(usable)} question(s) with both an evidence passage and a negative: reranker training "
+            f"needs at least {MIN_QUESTIONS}, and a few hundred show a clear effect. Add questions whose "
+            "evidence is found in the corpus, or generate more training data."
+        )
+    return labelled_pairs(usable)
+
+
+def _import() -> tuple[Any, Any]:
+    try:
+        from datasets import Dataset
+        from sentence_transformers import cross_encoder
+    except ImportError as err:
+        raise ModelError(
+            f"Reranker training needs sentence-transformers and datasets ({err}). Run the set-up: make setup."
+        ) from None
+    return cross_encoder, Dataset
+
+
+def _load_base(path: Path, max_length: int) -> Any:
+    """The model to train: a CrossEncoder with one logit (a new, untrained head on a plain encoder)."""
+    cross_encoder, _ = _import()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    if not path.is_dir():
+        raise ModelError(f"No model folder at {path}: give the folder of an earlier reranker or embedder.")
+    try:
+        return cross_encoder.CrossEncoder(
+            str(path), device="cpu", num_labels=1, max_length=max_length, local_files_only=True
+        )
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelError(
+            f"Could not start training from {path} ({err}). Give a sentence-transformers model folder, such "
+            "as a reranker trained earlier."
+        ) from None
+
+
+def _arguments(cross_encoder: Any, workdir: Path, hyper: RerankHyper) -> Any:
+    return cross_encoder.CrossEncoderTrainingArguments(
+        output_dir=str(workdir),
+        num_train_epochs=hyper.epochs,
+        per_device_train_batch_size=hyper.batch_size,
+        learning_rate=hyper.learning_rate,
+        learning_rate_mapping={r"\.(classifier|pooler)\.": hyper.head_learning_rate},
+        warmup_steps=hyper.warmup_ratio,
+        seed=hyper.seed,
+        logging_steps=1,
+        logging_nan_inf_filter=False,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=True,
+        dataloader_num_workers=0,
+    )
+
+
+def _fit(
+    pairs: list[tuple[str, str, float]], staging: Path, hyper: RerankHyper, base: Path, monitor: Monitor
+) -> Any:
+    import torch
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from transformers import PrinterCallback
+
+    cross_encoder, dataset_cls = _import()
+    model = _load_base(base, hyper.max_length)
+    data = dataset_cls.from_dict(
+        {
+            "query": [q for q, _, _ in pairs],
+            "passage": [p for _, p, _ in pairs],
+            "label": [y for *_, y in pairs],
+        }
+    )
+    positives = sum(1 for *_, y in pairs if y > 0)
+    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor((len(pairs) - positives) / positives))
+    trainer = cross_encoder.CrossEncoderTrainer(
+        model=model,
+        args=_arguments(cross_encoder, staging / "trainer", hyper),
+        train_dataset=data,
+        loss=loss,
+        callbacks=[_callback(monitor, steps_for(len(pairs), hyper))],
+    )
+    trainer.remove_callback(PrinterCallback)  # the monitor reports the loss; no dicts on stdout
+    trainer.train()
+    shutil.rmtree(staging / "trainer", ignore_errors=True)
+    return model
+
+
+def train_reranker(
+    examples: Sequence[RerankExample],
+    out_dir: Path,
+    hyper: RerankHyper = RerankHyper(),
+    *,
+    base_path: Path | None = None,
+    monitor: Monitor | None = None,
+    meta: dict[str, Any] | None = None,
+) -> TrainedReranker:
+    """Train on the examples and save to `out_dir` (only when training finished; a failure leaves it as it was).
+
+    Returns the `ce:<out_dir>` reranker name to use in a variant.
+    """
+    pairs, monitor = _check(examples), monitor or Monitor()
+    started, total = time.perf_counter(), steps_for(len(pairs), hyper)
+    out_dir = Path(out_dir).resolve()
+    staging = registry.staging_dir(out_dir)
+    try:
+        model = _fit(pairs, staging, hyper, Path(base_path or packaged_minilm_path()), monitor)
+        model.save(str(staging))
+        seconds = round(time.perf_counter() - started, 1)
+        info = {
+            "kind": "reranker",
+            "base_model": str(base_path) if base_path else BASE_RERANKER,
+            "questions": len(examples),
+            "pairs": len(pairs),
+            "hyper": asdict(hyper),
+            "seconds": seconds,
+            "losses": monitor.losses,
+        } | (meta or {})
+        registry.install(staging, out_dir, info)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return TrainedReranker(
+        out_dir,
+        str(cross_encoder_name(out_dir)),
+        len(examples),
+        len(pairs),
+        total,
+        seconds,
+        list(monitor.losses),
+    )
+
+
+# --- the background job ---------------------------------------------------------------------------------------
+
+
+def _read_chunks(path: Path) -> list[Chunk]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Chunk(**row) for row in rows]
+
+
+def save_chunks(path: Path, chunks: Sequence[Chunk]) -> Path:
+    """The corpus's chunks for a job: its worker mines the negatives among them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in chunks), encoding="utf-8"
+    )
+    return path
+
+
+def examples_from_files(
+    items_file: Path, chunks_file: Path, hyper: RerankHyper, settings: Settings
+) -> Examples:
+    """Examples for a job's training items, with negatives mined by BM25 and the packaged MiniLM."""
+    from playground.models.registry import get_embedder
+
+    embedder = get_embedder(BASE_EMBEDDER, settings)
+    options = MineOptions(negatives=hyper.negatives, depth=max(30, hyper.negatives))
+    return question_examples(load_items(items_file), _read_chunks(chunks_file), options, embedder=embedder)
+
+
+def run_job(
+    params: dict[str, Any],
+    monitor: Monitor,
+    settings: Settings,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Worker entry: params hold `items` (training items, JSONL), `chunks` (the corpus's chunks, JSONL), `name`,
+    `hyper`, `meta`, and optionally `base_path` (continue from an earlier cross-encoder)."""
+    hyper = RerankHyper(**params.get("hyper", {}))
+    out_dir = registry.models_dir(settings) / registry.check_name(params["name"])
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if on_stage:
+        on_stage("Mining hard negatives with BM25 and dense search")
+    found = examples_from_files(Path(params["items"]), Path(params["chunks"]), hyper, settings)
+    if on_stage:
+        on_stage(f"Training on {found.pairs} pairs from {len(found.examples)} questions")
+    base = params.get("base_path")
+    meta = (params.get("meta") or {}) | {"skipped_questions": found.skipped}
+    result = train_reranker(
+        found.examples, out_dir, hyper, base_path=Path(base) if base else None, monitor=monitor, meta=meta
+    )
+    return {
+        "model": result.reranker,
+        "path": str(result.path),
+        "seconds": result.seconds,
+        "steps": result.steps,
+    }

@@ -1,0 +1,172 @@
+"""Where a reranker's training questions come from: a BEIR folder's train qrels (held-out: its test qrels), or
+a question set located in a corpus (held-out: another question set). Both end as `Examples` with hard
+negatives mined by BM25 and dense search, held-out questions and their near-duplicates removed first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from playground.core.config import IndexConfig
+from playground.core.documents import Chunk
+from playground.core.errors import InputError
+from playground.evaluation.beir import BeirData, embed_passages, load_beir
+from playground.finetune.data import TrainingItem, answerable, items_from_questions
+from playground.finetune.reranker_data import (
+    Embed,
+    Examples,
+    Miner,
+    RerankExample,
+    Target,
+    cap_pairs,
+    item_targets,
+    keep_out,
+    mine_examples,
+)
+from playground.models.embedders import Embedder
+
+Mining = Literal["both", "bm25", "dense"]
+MINING: tuple[Mining, ...] = ("both", "bm25", "dense")
+
+
+@dataclass(frozen=True)
+class MineOptions:
+    """Negatives per question, which retrievers mine them, how deep each is read, and a cap on all pairs."""
+
+    negatives: int = 4
+    mining: Mining = "both"
+    depth: int = 30
+    max_pairs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.negatives < 1 or self.depth < self.negatives or self.mining not in MINING:
+            raise InputError(
+                f"Mining options out of range: negatives >= 1, depth >= negatives, mining one of {MINING}."
+            )
+
+
+def _query_embed(embedder: Embedder | None, options: MineOptions) -> Embed | None:
+    return embedder.embed_documents if embedder is not None and options.mining != "bm25" else None
+
+
+# --- a BEIR folder --------------------------------------------------------------------------------------------
+
+
+def beir_items(data: BeirData) -> list[TrainingItem]:
+    """One item per judged query, with its first relevant document as the passage."""
+    docs = {p.chunk_id: p for p in data.passages}
+    items = []
+    for qid in data.query_ids():
+        relevant = [d for d, grade in data.qrels[qid].items() if grade > 0 and d in docs]
+        if relevant:
+            first = docs[relevant[0]]
+            items.append(
+                TrainingItem(qid, data.queries[qid], "", first.text, first.chunk_id, first.doc_id, "beir")
+            )
+    return items
+
+
+def _beir_targets(data: BeirData, items: list[TrainingItem]) -> list[Target]:
+    targets = []
+    for item in items:
+        relevant = tuple(d for d, grade in data.qrels[item.qid].items() if grade > 0)
+        targets.append(Target(item.qid, item.question, relevant, frozenset(relevant)))
+    return targets
+
+
+def beir_examples(
+    folder: Path,
+    options: MineOptions = MineOptions(),
+    *,
+    split: str = "train",
+    heldout_split: str | None = "test",
+    embedder: Embedder | None = None,
+    cache_dir: Path | None = None,
+) -> Examples:
+    """Examples from the `split` qrels; queries of `heldout_split` (when its file exists), and queries too
+    close to them, are kept out. Dense mining embeds the corpus once (cached in `cache_dir`, as
+    retrieval-bench caches it)."""
+    if split == heldout_split:
+        raise InputError(
+            f"Training on the '{split}' split and holding it out too leaves nothing: pick another."
+        )
+    data = load_beir(folder, split)
+    held_path = Path(folder) / "qrels" / f"{heldout_split}.tsv"
+    heldout = beir_items(load_beir(folder, heldout_split)) if heldout_split and held_path.exists() else []
+    items = beir_items(data)
+    kept = keep_out(items, heldout)
+    vectors = None
+    if embedder is not None and options.mining != "bm25":
+        if cache_dir is None:
+            raise InputError(
+                "Dense mining on a BEIR folder needs a folder to cache the corpus embeddings in."
+            )
+        vectors, _ = embed_passages(data, embedder, cache_dir)
+    examples = _mine(_beir_targets(data, list(kept.train)), data.passages, options, vectors, embedder)
+    skipped = len(data.query_ids()) - len(items)
+    return Examples(examples, len(kept.heldout), len(kept.dropped), skipped)
+
+
+# --- a question set in a corpus --------------------------------------------------------------------------------
+
+
+def _mine(
+    targets: list[Target],
+    passages: list[Chunk],
+    options: MineOptions,
+    vectors: np.ndarray | None,
+    embedder: Embedder | None,
+) -> list[RerankExample]:
+    embed = _query_embed(embedder, options)
+    miner = Miner(passages, vectors if embed else None, use_bm25=options.mining != "dense")
+    examples = mine_examples(
+        targets, passages, options.negatives, embed=embed, depth=options.depth, miner=miner
+    )
+    return cap_pairs(examples, options.max_pairs)
+
+
+def question_examples(
+    items: list[TrainingItem],
+    chunks: list[Chunk],
+    options: MineOptions = MineOptions(),
+    *,
+    heldout: list[TrainingItem] | None = None,
+    embedder: Embedder | None = None,
+) -> Examples:
+    """Examples from located items (a question set or generated ones); `heldout` items never train."""
+    kept = keep_out(answerable(items), heldout or [])
+    targets, skipped = item_targets(list(kept.train), chunks)
+    embed = _query_embed(embedder, options)
+    vectors = embed([c.text for c in chunks]) if embed is not None else None
+    examples = _mine(targets, chunks, options, vectors, embedder)
+    return Examples(examples, len(kept.heldout), len(kept.dropped), skipped)
+
+
+def corpus_examples(
+    questions_file: Path,
+    corpus_dir: Path,
+    options: MineOptions = MineOptions(),
+    *,
+    heldout_file: Path | None = None,
+    embedder: Embedder | None = None,
+    index: IndexConfig | None = None,
+) -> Examples:
+    """Examples from a question set about a folder of documents, each question's evidence located in the chunks
+    (cut as `index` says); the questions of `heldout_file`, and questions too close to them, never train."""
+    from playground.ingest.loaders import load_folder
+    from playground.ingest.questions import load_questions
+    from playground.retrieval.index import corpus_chunks
+
+    if not Path(corpus_dir).is_dir():
+        raise InputError(
+            f"No corpus folder at {corpus_dir}: give the folder of documents the questions are about."
+        )
+    corpus = load_folder(Path(corpus_dir))
+    chunks = corpus_chunks(corpus, index or IndexConfig())
+    items = items_from_questions(load_questions(Path(questions_file)), corpus, chunks)
+    held = items_from_questions(load_questions(heldout_file), corpus, chunks) if heldout_file else []
+    return question_examples(items, chunks, options, heldout=held, embedder=embedder)

@@ -1,0 +1,206 @@
+"""A reranker the project trains: hard-negative mining, held-out questions kept out, a tiny cross-encoder trained
+for real on the fictional sample (it then ranks a question's evidence above a distractor, through the app's
+`ce:` reranker), the `finetune-reranker` command's errors, and the background job keeping the previous model
+when training fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from playground.cli.main import main
+from playground.core.config import IndexConfig
+from playground.core.documents import Chunk
+from playground.core.errors import InputError
+from playground.core.settings import Settings
+from playground.finetune import data, evaluate, jobs, registry
+from playground.finetune.progress import Monitor
+from playground.finetune.reranker import RerankHyper, save_chunks, train_reranker
+from playground.finetune.reranker_data import Target, cap_pairs, item_targets, keep_out, mine_examples
+from playground.finetune.reranker_sources import MineOptions, question_examples
+from playground.ingest.loaders import load_folder
+from playground.ingest.questions import load_questions
+from playground.models.registry import get_reranker
+from playground.retrieval.index import corpus_chunks
+from tests.conftest import FICTIONAL_DOCS, FICTIONAL_QUESTIONS
+
+
+def chunk(cid: str, text: str) -> Chunk:
+    return Chunk(cid, cid.split("-")[0], text, 0, len(text))
+
+
+PASSAGES = [
+    chunk("kettle-1", "The glass kettle boils water in three minutes."),
+    chunk("kettle-2", "The steel kettle boils water in five minutes and keeps it warm."),
+    chunk("kettle-3", "The glass kettle boils water in three minutes."),  # a duplicate of the evidence
+    chunk("lamp-1", "Grow lamps shine for twelve hours a day."),
+    chunk("tank-1", "The tank holds forty litres of water."),
+]
+
+
+def test_negatives_come_from_bm25_and_dense_search_but_never_repeat_the_evidence() -> None:
+    target = Target("q1", "How fast does the glass kettle boil water?", ("kettle-1",))
+    vectors = np.eye(5, dtype=np.float32)  # dense search puts the lamp passage first for this question
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.tile(np.array([0, 0, 0, 1, 0], dtype=np.float32), (len(texts), 1))
+
+    [example] = mine_examples([target], PASSAGES, 2, vectors=vectors, embed=embed)
+    assert example.positives == (PASSAGES[0].text,)
+    assert example.negatives == (PASSAGES[1].text, PASSAGES[3].text)  # BM25's best, then dense's best
+    [bm25_only] = mine_examples([target], PASSAGES, 3)
+    assert (
+        PASSAGES[3].text not in bm25_only.negatives
+    )  # BM25 alone never finds the lamp for a kettle question
+    assert PASSAGES[0].text not in bm25_only.negatives and bm25_only.pairs == 1 + len(bm25_only.negatives)
+    assert len(cap_pairs([example, example, example], 7)) == 2
+
+
+def test_chunks_that_hold_part_of_the_evidence_are_never_negatives() -> None:
+    quote = "The steel kettle boils water in five minutes and keeps it warm for an hour afterwards."
+    item = data.TrainingItem(
+        "q",
+        "How long does the steel kettle keep water warm?",
+        "an hour",
+        quote,
+        "kettle-2",
+        evidence=(quote,),
+    )
+    split = [
+        chunk("kettle-2", quote),
+        chunk("kettle-9", "...keeps it warm for an hour afterwards. Then it stops."),
+    ]
+    [target], skipped = item_targets([item, data.TrainingItem("x", "No evidence?", "no")], split)
+    assert target.avoid_ids == {"kettle-2", "kettle-9"} and skipped == 1
+
+
+def test_heldout_questions_and_near_copies_never_train() -> None:
+    items = [
+        data.TrainingItem("a", "How fast does the glass kettle boil?", "3 min"),
+        data.TrainingItem("b", "How long do grow lamps shine each day?", "12 h"),
+    ]
+    heldout = [data.TrainingItem("h", "How fast does the glass kettle boil water?", "3 min")]
+    split = keep_out(items, heldout)
+    assert [i.qid for i in split.train] == ["b"] and len(split.dropped) == 1
+    with pytest.raises(InputError, match="All 2 training questions are held out"):
+        keep_out(items, items)
+
+
+# --- a real (tiny) training -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fictional() -> tuple[list[data.TrainingItem], list[Chunk]]:
+    corpus = load_folder(FICTIONAL_DOCS)
+    chunks = corpus_chunks(corpus, IndexConfig())
+    return data.items_from_questions(load_questions(FICTIONAL_QUESTIONS), corpus, chunks), chunks
+
+
+@pytest.fixture(scope="module")
+def tiny(fictional: tuple[list[data.TrainingItem], list[Chunk]], tmp_path_factory: pytest.TempPathFactory):
+    """12 questions, one BM25-mined hard negative each, 3 epochs at max length 80: about 10 steps."""
+    items, chunks = fictional
+    found = question_examples(items, chunks, MineOptions(negatives=1, mining="bm25"))
+    examples = found.examples[:12]
+    settings = Settings(data_dir=tmp_path_factory.mktemp("rerank") / "data")
+    hyper = RerankHyper(epochs=3, batch_size=8, learning_rate=3e-4, negatives=1, max_length=80)
+    out = registry.models_dir(settings) / "tiny-reranker"
+    trained = train_reranker(examples, out, hyper, monitor=Monitor(), meta={"trained_on": "fictional"})
+    return trained, examples, settings
+
+
+@pytest.mark.slow
+def test_a_tiny_cross_encoder_ranks_the_evidence_above_a_distractor(tiny) -> None:  # type: ignore[no-untyped-def]
+    trained, examples, settings = tiny
+    assert trained.reranker == f"ce:{trained.path}" and trained.pairs == 24
+    assert trained.losses[-1][1] < trained.losses[0][1]
+    meta = json.loads((trained.path / registry.META_FILE).read_text())
+    assert (
+        meta["kind"] == "reranker" and meta["hyper"]["max_length"] == 80 and meta["trained_on"] == "fictional"
+    )
+    assert registry.trained_rerankers(settings) == [trained.reranker]
+    reranker = get_reranker(trained.reranker, settings)
+    founded = next(e for e in examples if e.qid == "f01")  # "When was Tansywick Growworks founded?"
+    evidence, distractor = reranker.score(founded.question, [founded.positives[0], founded.negatives[0]])
+    assert evidence > distractor
+    wins = sum(
+        scores[0] > scores[1]
+        for e in examples
+        for scores in [reranker.score(e.question, [e.positives[0], e.negatives[0]])]
+    )
+    assert wins >= 10, f"the evidence won for only {wins} of 12 trained questions"
+
+
+@pytest.mark.slow
+def test_retrieval_with_and_without_the_trained_reranker(tiny, small_corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    trained, _, settings = tiny
+    corpus = load_folder(small_corpus_dir)
+    items = data.items_from_questions(
+        load_questions(FICTIONAL_QUESTIONS), corpus, corpus_chunks(corpus, IndexConfig())
+    )
+    before, after = evaluate.rerank_scores(items, corpus, IndexConfig(), trained.reranker, settings, k=1)
+    assert before.n == after.n > 0 and set(before.per_question) == set(after.per_question)
+    assert 0 <= before.hit <= 1 and 0 <= after.hit <= 1 and after.embedder.endswith(trained.reranker)
+
+
+# --- the command ---------------------------------------------------------------------------------------------
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["finetune-reranker", *args])
+    return code, capsys.readouterr().err
+
+
+def test_the_command_says_what_is_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = ["--out", str(tmp_path / "m"), "--mining", "bm25"]
+    assert run(["--dataset", str(tmp_path / "nowhere"), *out], capsys) == (
+        2,
+        f"error: No BEIR folder at {tmp_path / 'nowhere'}: give a folder with corpus.jsonl and qrels/.\n",
+    )
+    code, err = run(["--questions", str(FICTIONAL_QUESTIONS), *out], capsys)
+    assert code == 2 and "--questions needs --corpus" in err
+    with pytest.raises(SystemExit):  # neither --dataset nor --questions: argparse says so
+        main(["finetune-reranker", *out])
+    assert "one of the arguments --dataset --questions is required" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_the_command_never_trains_on_heldout_questions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--questions", str(FICTIONAL_QUESTIONS), "--corpus", str(FICTIONAL_DOCS), "--heldout"]
+    code, err = run(
+        [*args, str(FICTIONAL_QUESTIONS), "--out", str(tmp_path / "m"), "--mining", "bm25"], capsys
+    )
+    assert code == 2 and "training questions are held out" in err and not (tmp_path / "m").exists()
+
+
+# --- the background job --------------------------------------------------------------------------------------
+
+
+def test_the_job_keeps_the_previous_model_when_training_fails(
+    tmp_path: Path, fictional: tuple[list[data.TrainingItem], list[Chunk]]
+) -> None:
+    items, chunks = fictional
+    settings = Settings(data_dir=tmp_path / "data")
+    previous = registry.models_dir(settings) / "mine"
+    staging = registry.staging_dir(previous)
+    (staging / "model.safetensors").write_bytes(b"the previous weights")
+    registry.install(staging, previous, {"kind": "reranker", "trained_on": "before"})
+    data.save_items(tmp_path / "train.jsonl", items[:6])
+    params = {
+        "name": "mine",
+        "items": str(tmp_path / "train.jsonl"),
+        "chunks": str(save_chunks(tmp_path / "chunks.jsonl", chunks)),
+        "hyper": {"negatives": 1, "max_length": 64},
+        "base_path": str(tmp_path / "not-a-model"),  # training cannot start from here
+    }
+    done = jobs.wait(settings, jobs.start_job(settings, "reranker", params).job_id, timeout_s=300)
+    assert done.status == "failed" and "No model folder" in done.reason
+    assert "previous models are unchanged" in done.reason and "Traceback" not in done.reason
+    assert (previous / "model.safetensors").read_bytes() == b"the previous weights"
+    assert registry.trained_rerankers(settings) == [f"ce:{previous}"]
+    assert sorted(p.name for p in previous.parent.iterdir()) == ["mine"]  # no half-written folder left

@@ -1,0 +1,146 @@
+"""The reranker on the Fine-tune page: its hyperparameters (step 2), the corpus's chunks its job mines hard
+negatives from (step 3), and retrieval with and without it on the held-out questions (step 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from playground.core.documents import Corpus
+from playground.finetune import data, evaluate, registry
+from playground.finetune.charts import before_after_chart
+from playground.finetune.reranker import RerankHyper, save_chunks
+from ui import resources, state
+
+
+def hyper() -> RerankHyper:
+    a, b, c, h = st.columns(4)
+    epochs = a.number_input(
+        "Epochs", 1, 20, 1, key="ft_r_epochs", help="Passes over the pairs. 1-2 is usual."
+    )
+    batch = b.number_input("Batch size", 1, 128, 16, key="ft_r_batch", help="Pairs per step.")
+    lr = c.number_input(
+        "Learning rate",
+        1e-7,
+        1e-2,
+        5e-5,
+        format="%.1e",
+        key="ft_r_lr",
+        help="Step size of the encoder (the MiniLM layers).",
+    )
+    head_lr = h.number_input(
+        "Head learning rate",
+        1e-6,
+        1e-1,
+        1e-3,
+        format="%.1e",
+        key="ft_r_head_lr",
+        help="Step size of the scoring head, which starts from random weights: larger than the encoder's, "
+        "so a few hundred steps are enough for it to learn.",
+    )
+    d, e = st.columns(2)
+    negatives = d.number_input(
+        "Hard negatives per question",
+        1,
+        30,
+        4,
+        key="ft_r_negatives",
+        help="Passages BM25 and dense search rank high that do not hold the evidence: the reranker learns "
+        "to push them down. More teach more, and cost more time.",
+    )
+    length = e.number_input(
+        "Max length (tokens)",
+        32,
+        512,
+        256,
+        32,
+        key="ft_r_length",
+        help="Tokens of question + passage the model reads; longer passages are cut. Shorter is faster, "
+        "to train and at every question.",
+    )
+    return RerankHyper(
+        epochs=int(epochs),
+        batch_size=int(batch),
+        learning_rate=float(lr),
+        head_learning_rate=float(head_lr),
+        negatives=int(negatives),
+        max_length=int(length),
+    )
+
+
+def size_text(questions: int, plan: RerankHyper) -> str:
+    pairs = questions * (1 + plan.negatives)
+    steps = plan.epochs * max(1, -(-pairs // plan.batch_size))
+    return (
+        f"{questions} questions, about {pairs} pairs (each with {plan.negatives} hard negatives), {steps} steps; "
+        "on 2 CPU cores expect roughly 5 pairs per second at max length 256, plus a minute to mine negatives."
+    )
+
+
+def chunks_file(folder: Path) -> str:
+    """The current corpus's chunks beside the job's training items: the worker mines negatives among them."""
+    corpus = resources.current_corpus()
+    chunks = resources.chunks(corpus, state.index_config()) if corpus is not None else []
+    return str(save_chunks(folder / "chunks.jsonl", chunks))
+
+
+def _compare(model: registry.FineTunedModel, items: list[data.TrainingItem], corpus: Corpus, k: int) -> None:
+    with st.spinner(
+        "Retrieving for each held-out question and reranking (the first time indexes the corpus)…"
+    ):
+        scores = evaluate.rerank_scores(
+            items, corpus, state.index_config(), model.choice, state.settings(), k=k
+        )
+    state.set_lab_value("ft_eval_rerank", (model.choice, k, scores))
+
+
+def _result(choice: str) -> None:
+    found = state.lab_value("ft_eval_rerank")
+    if not found or found[0] != choice:
+        return
+    _, k, scores = found
+    st.plotly_chart(
+        before_after_chart(
+            ["retrieval", "retrieval + reranker"],
+            [s.hit for s in scores],
+            f"Held-out questions whose evidence is in the top {k}",
+        ),
+        key="ft_eval_rerank_chart",
+        width="stretch",
+    )
+    st.caption(
+        " · ".join(
+            f"{name}: hit@{k} {s.hit:.0%}, MRR {s.mrr:.2f} on {s.n} questions"
+            for name, s in zip(("retrieval", "reranked"), scores, strict=True)
+        )
+    )
+
+
+def evaluate_step(model: registry.FineTunedModel, items: list[data.TrainingItem], corpus: Corpus) -> None:
+    k = int(
+        st.number_input(
+            "k (how many passages the answer sees)",
+            1,
+            20,
+            5,
+            key="ft_eval_rk",
+            help="hit@k: the share of questions whose evidence is among the top k, before and after reranking "
+            "the top 20 that retrieval found.",
+        )
+    )
+    if st.button(
+        "Compare with and without the reranker",
+        key="ft_eval_rerank_go",
+        type="primary",
+        disabled=not items,
+        help="The corpus settings' retrieval on the held-out questions, then the same candidates reordered.",
+    ):
+        resources.guarded(
+            "comparing retrieval with and without the reranker", _compare, model, items, corpus, k
+        )
+    _result(model.choice)
+    st.caption(
+        f"Use it in a variant: reranker **cross-encoder**, reranker model `{model.choice}` (it is offered in "
+        "the reranker choices)."
+    )
