@@ -118,7 +118,7 @@ def test_own_documents_generated_edited_judged_and_labelled_in_a_real_browser(tm
         assert page.get_by_text("LLM judge:", exact=False).first.is_visible()
 
         # A thumbs-up in the answer inspector, saved with the run at the click.
-        right = page.get_by_role("button", name=re.compile(r"right$")).first  # "thumb_up right"
+        right = page.get_by_role("radio", name=re.compile(r"right$")).first  # a segmented control's option
         right.scroll_into_view_if_needed()
         right.click()
         wait_for_run(page)
