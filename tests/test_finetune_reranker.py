@@ -204,3 +204,51 @@ def test_the_job_keeps_the_previous_model_when_training_fails(
     assert (previous / "model.safetensors").read_bytes() == b"the previous weights"
     assert registry.trained_rerankers(settings) == [f"ce:{previous}"]
     assert sorted(p.name for p in previous.parent.iterdir()) == ["mine"]  # no half-written folder left
+
+
+@pytest.fixture
+def beir_dir(tmp_path: Path) -> Path:
+    """Five documents; four train queries, one of them the test query again (it must not train)."""
+    docs = {
+        "d1": "Glass kettles boil water in three minutes and show the water level.",
+        "d2": "Grow lamps give herbs and plants light for twelve hours a day.",
+        "d3": "Nutrient pods feed herbs for six weeks before they need replacing.",
+        "d4": "The water tank holds forty litres and is refilled once a month.",
+        "d5": "Three shelves fit twelve plants each, and the water tank sits below them.",
+    }
+    queries = {
+        "q1": "How fast does a glass kettle boil water?",
+        "q2": "How long do grow lamps give plants light?",
+        "q3": "When do nutrient pods for herbs need replacing?",
+        "q4": "How many plants fit on the shelves?",
+        "t1": "How many plants fit on the shelves?",
+    }
+    folder = tmp_path / "tiny"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in docs.items())
+    )
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items())
+    )
+    header = "query-id\tcorpus-id\tscore\n"
+    (folder / "qrels" / "train.tsv").write_text(header + "q1\td1\t1\nq2\td2\t1\nq3\td3\t1\nq4\td5\t1\n")
+    (folder / "qrels" / "test.tsv").write_text(header + "t1\td5\t1\n")
+    return folder
+
+
+@pytest.mark.slow
+def test_the_command_trains_on_a_beir_folder_without_its_test_queries(
+    beir_dir: Path, tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model"
+    args = ["--dataset", str(beir_dir), "--out", str(out), "--mining", "bm25", "--negatives", "1"]
+    code = main(["finetune-reranker", *args, "--max-length", "48", "--batch-size", "4"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    assert result["reranker"] == f"ce:{out.resolve()}" and result["questions"] == 3  # q4 is the test query
+    assert (result["heldout"], result["dropped"], result["pairs"], result["steps"]) == (1, 1, 6, 2)
+    meta = json.loads((out / registry.META_FILE).read_text())
+    assert meta["kind"] == "reranker" and meta["heldout"] == "test" and meta["mining"] == "bm25"
+    assert len(get_reranker(result["reranker"]).score("kettle?", ["Glass kettles boil", "Grow lamps"])) == 2

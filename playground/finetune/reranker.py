@@ -206,7 +206,7 @@ def train_reranker(
         info = {
             "kind": "reranker",
             "base_model": str(base_path) if base_path else BASE_RERANKER,
-            "questions": len(examples),
+            "questions": len({q for q, _, _ in pairs}),
             "pairs": len(pairs),
             "hyper": asdict(hyper),
             "seconds": seconds,
@@ -218,7 +218,7 @@ def train_reranker(
     return TrainedReranker(
         out_dir,
         str(cross_encoder_name(out_dir)),
-        len(examples),
+        len({q for q, _, _ in pairs}),
         len(pairs),
         total,
         seconds,
