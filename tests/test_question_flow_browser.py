@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from playground.storage.store import ExperimentStore
+
 from .streamlit_server import CHROMIUM, chromium, go_to, streamlit_app, wait_for_run
 from .test_newcomer_browser import ARTICLES, _choose, _no_emoji, _shot
 
@@ -49,7 +51,8 @@ def _edit_first_question(page: Any) -> None:
 @pytest.mark.timeout(1800)
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is installed by `make test`")
 def test_own_documents_generated_edited_judged_and_labelled_in_a_real_browser(tmp_path: Path) -> None:
-    env = {"PLAYGROUND_DATA_DIR": str(tmp_path / "data"), "PLAYGROUND_MODEL": ""}
+    data = tmp_path / "data"
+    env = {"PLAYGROUND_DATA_DIR": str(data), "PLAYGROUND_MODEL": ""}
     with streamlit_app(env=env, log=tmp_path / "streamlit.log") as (url, _proc, _), chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1500})
         page.goto(url)
@@ -85,7 +88,9 @@ def test_own_documents_generated_edited_judged_and_labelled_in_a_real_browser(tm
         page.get_by_text(re.compile(r"Kept 2 of 2 questions")).first.wait_for(timeout=RUN_MS)
         wait_for_run(page, timeout_ms=RUN_MS)
         _no_emoji(page)
-        assert page.get_by_text(re.compile(r"2 rows · 2 usable questions · evidence found for 2 of 2")).is_visible()
+        assert page.get_by_text(
+            re.compile(r"2 rows · 2 usable questions · evidence found for 2 of 2")
+        ).is_visible()
 
         # Edit a row, save the set under a name; it becomes the question set in use.
         _edit_first_question(page)
@@ -100,6 +105,9 @@ def test_own_documents_generated_edited_judged_and_labelled_in_a_real_browser(tm
         _shot(page, "question_table", anchor="2 · Questions")
         sidebar = page.locator("[data-testid='stSidebar']").inner_text()
         assert "my articles" in sidebar, sidebar
+        store = ExperimentStore(data / "experiments.sqlite3")
+        saved = [r.question for r in store.load_question_rows("my articles")]
+        assert any(q.endswith(EDIT_MARK) for q in saved), f"the edit landed in another column: {saved}"
 
         # Run baseline vs RAG with the judge (the 0.5B, to keep the test short); the live chart shows its verdicts.
         page.get_by_text("Judge the answers with an LLM").click()
@@ -114,7 +122,9 @@ def test_own_documents_generated_edited_judged_and_labelled_in_a_real_browser(tm
         finally:
             _shot(page, "question_flow_run", anchor="3 · Run")
         wait_for_run(page, timeout_ms=RUN_MS)
-        assert EDIT_MARK.strip() in page.content(), "the edited question was the one asked"
+        (run,) = store.list_runs()
+        asked = {r["question"] for rows in store.load_run(run["id"])["rows"].values() for r in rows}
+        assert any(q.endswith(EDIT_MARK) for q in asked), f"the edited question was the one asked: {asked}"
         assert page.get_by_text("LLM judge:", exact=False).first.is_visible()
 
         # A thumbs-up in the answer inspector, saved with the run at the click.
