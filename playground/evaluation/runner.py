@@ -9,41 +9,41 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from playground.core.config import VariantConfig
 from playground.core.documents import Corpus
-from playground.core.errors import PlaygroundError
 from playground.core.settings import Settings
-from playground.evaluation.answer_judge import judge_answer, make_judge
+from playground.evaluation.answer_judge import judge_answer
 from playground.evaluation.judge import LLMJudge
 from playground.evaluation.rerank_moves import rerank_move
 from playground.evaluation.results import EvalRun, QuestionResult, VariantResult
 from playground.evaluation.scoring import Embed, score_answer
+from playground.evaluation.sweep_setup import (
+    LLMSource,
+    StageCallback,
+    load_notice,
+    open_caches,
+    prepare_pipelines,
+    run_judge,
+    semantic_embed,
+)
 from playground.ingest.questions import EvidenceLocator, Question, QuestionSet, Span
 from playground.models import pricing
-from playground.models.embedders import Embedder
 from playground.models.llms import LLM
 from playground.models.names import try_parse_model_name
-from playground.models.registry import get_embedder, get_llm
-from playground.rag.pipeline import Pipeline, PipelineResult, build_pipeline
-from playground.storage.cached_models import CachedEmbedder, CachedLLM, CachedRetriever, OnLoad
-from playground.storage.cached_reranker import CachedReranker
+from playground.rag.pipeline import Pipeline, PipelineResult
+from playground.storage.cached_models import CachedLLM
 from playground.storage.call_log import call_log
-from playground.storage.embedding_cache import EmbeddingCache
-from playground.storage.keys import model_identity
-from playground.storage.response_cache import ResponseCache
 from playground.storage.store import ExperimentStore
 
 RowCallback = Callable[[VariantResult, QuestionResult, int, int], None]
-StageCallback = Callable[[str, int, int], None]
-LLMSource = LLM | Callable[[str], LLM] | None
 Done = set[tuple[str, str, int]]  # (variant, qid, repeat) of the rows already recorded
 
 HOSTED_CONCURRENCY = 4
-SEMANTIC_EMBEDDER = "local:all-minilm-l6-v2"
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class RunOptions:
     # it instead of loading it (a model already loaded, a test's fake, a replay's no-call stand-in).
     judge: str | None = None
     judge_llm: LLM | None = None
+    # Kept with the run in the store beside repeats and judge: who ran it in a workshop room ({"participant": name}).
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _is_hosted(model: str) -> bool:
@@ -76,123 +78,6 @@ def sweep_concurrency(variants: Sequence[VariantConfig], settings: Settings, opt
         return max(1, chosen)
     hosted = bool(variants) and all(_is_hosted(v.model) for v in variants)
     return HOSTED_CONCURRENCY if hosted else 1
-
-
-# --- preparing ------------------------------------------------------------------------------------------------
-
-
-def _resolve_llm(source: LLMSource, name: str, settings: Settings) -> LLM:
-    if source is None:
-        return get_llm(name, settings)
-    return source(name) if callable(source) and not hasattr(source, "chat") else source  # type: ignore[return-value]
-
-
-def prepare_pipelines(
-    variants: Sequence[VariantConfig],
-    corpus: Corpus | None,
-    settings: Settings,
-    llm: LLMSource = None,
-    on_stage: StageCallback | None = None,
-    caches: tuple[ResponseCache, EmbeddingCache] | None = None,
-) -> list[Pipeline]:
-    """One pipeline per variant; with `caches`, its LLM and embedder answer from the cache when they can (and a
-    local model loads only when a call misses: `on_stage` then says so, with 0 of 0 as its count)."""
-    pipelines = []
-    on_load = load_notice(on_stage)
-    for variant in variants:
-
-        def progress(done: int, total: int, name: str = variant.name) -> None:
-            if on_stage:
-                on_stage(f"Indexing the corpus for '{name}'", done, total)
-
-        model = _cached_llm(
-            _resolve_llm(llm, variant.model, settings), variant.model, settings, caches, on_load
-        )
-        wrap = wrap_reranker = None
-        if caches is not None:
-            wrap = lambda e, c=caches[1]: CachedEmbedder(e, c, on_load)  # noqa: E731
-            wrap_reranker = lambda r, c=caches[0]: CachedReranker(r, c)  # noqa: E731
-        pipeline = build_pipeline(
-            variant,
-            corpus,
-            settings,
-            llm=model,
-            on_progress=progress,
-            wrap_embedder=wrap,
-            wrap_reranker=wrap_reranker,
-            rerank_llm=_rerank_llm(variant, settings, llm, caches, on_load),
-        )
-        if caches is not None and pipeline.retriever is not None and pipeline.index is not None:
-            index = pipeline.index
-            pipeline.retriever = CachedRetriever(pipeline.retriever, caches[0], index.key, index.chunks)
-        pipelines.append(pipeline)
-    return pipelines
-
-
-def load_notice(on_stage: StageCallback | None) -> OnLoad | None:
-    """Tells `on_stage` that a model is loading because a call missed the cache (count 0 of 0: no progress to
-    show), so the pause before a first answer has a reason on screen."""
-    if on_stage is None:
-        return None
-    return lambda name: on_stage(f"Loading {name} (only the first time)", 0, 0)
-
-
-def _cached_llm(
-    model: LLM,
-    name: str,
-    settings: Settings,
-    caches: tuple[ResponseCache, EmbeddingCache] | None,
-    on_load: OnLoad | None = None,
-) -> LLM:
-    if caches is None:
-        return model
-    return CachedLLM(model, caches[0], model_identity(name, settings), on_load=on_load)
-
-
-def _rerank_llm(
-    variant: VariantConfig,
-    settings: Settings,
-    llm: LLMSource,
-    caches: tuple[ResponseCache, EmbeddingCache] | None,
-    on_load: OnLoad | None = None,
-) -> LLM | None:
-    """The chat model that judges relevance when it is not the variant's own (`reranker_model`)."""
-    if variant.reranker != "llm" or not variant.reranker_model:
-        return None
-    judge = _resolve_llm(llm, variant.reranker_model, settings)
-    return _cached_llm(judge, variant.reranker_model, settings, caches, on_load)
-
-
-def _semantic_embed(
-    settings: Settings, cache: EmbeddingCache | None, on_load: OnLoad | None = None
-) -> Embed | None:
-    try:
-        embedder: Embedder = get_embedder(SEMANTIC_EMBEDDER, settings)
-    except PlaygroundError:
-        return None
-    return (CachedEmbedder(embedder, cache, on_load) if cache is not None else embedder).embed_documents
-
-
-def _judge(
-    options: RunOptions,
-    settings: Settings,
-    caches: tuple[ResponseCache, EmbeddingCache] | None,
-    on_load: OnLoad | None = None,
-) -> LLMJudge | None:
-    if not options.judge:
-        return None
-    return make_judge(
-        options.judge, settings, caches[0] if caches else None, options.judge_llm, on_load=on_load
-    )
-
-
-def _open_caches(settings: Settings, options: RunOptions) -> tuple[ResponseCache, EmbeddingCache] | None:
-    if not options.use_cache:
-        return None
-    try:
-        return ResponseCache(settings), EmbeddingCache(settings)
-    except PlaygroundError:
-        return None  # an unwritable data folder: run without a cache rather than not at all
 
 
 def _start_record(
@@ -215,7 +100,7 @@ def _start_record(
         questions=run.questions,
         question_set_hash=run.question_set_hash,
         configs=list(variants),
-        meta={"repeats": options.repeats, "judge": options.judge},
+        meta={"repeats": options.repeats, "judge": options.judge, **options.meta},
     )
     return run_id, set()
 
@@ -240,8 +125,8 @@ def run_evaluation(
     options = options or RunOptions()
     for variant in variants:
         pricing.price(variant.model)  # a malformed PLAYGROUND_PRICES stops the run here, with what to fix
-    caches = _open_caches(settings, options)
-    judge = _judge(options, settings, caches, load_notice(on_stage))
+    caches = open_caches(settings, options.use_cache)
+    judge = run_judge(options.judge, options.judge_llm, settings, caches, load_notice(on_stage))
     pipelines = prepare_pipelines(variants, corpus, settings, llm, on_stage, caches)
     run = EvalRun(
         corpus=corpus.name if corpus else "",
@@ -264,7 +149,7 @@ def run_evaluation(
     recorder = _Recorder(
         store=options.store, run_id=run.run_id, on_row=on_row, total=total, done=len(done_before)
     )
-    embed = _semantic_embed(settings, caches[1] if caches else None, load_notice(on_stage))
+    embed = semantic_embed(settings, caches[1] if caches else None, load_notice(on_stage))
     status = "incomplete"
     try:
         _sweep(plan, embed, recorder, should_stop, sweep_concurrency(variants, settings, options))
