@@ -10,12 +10,18 @@ export ANONYMIZED_TELEMETRY := False
 export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
 export HF_HOME := $(CURDIR)/.cache/huggingface
 
-.PHONY: run test setup lint bench eval
+.PHONY: run workshop test setup lint bench eval
 
 run:
 	bash scripts/setup.sh
 	.venv/bin/streamlit run app.py --server.headless true --server.address $(ADDRESS) --server.port $(PORT) \
 		--browser.gatherUsageStats false
+
+# The app for a room of people, behind an access code (ROOM_CODE, FACILITATOR_CODE, or made up and printed).
+# Only this computer can reach it unless asked: `make workshop ADDRESS=0.0.0.0` opens it to the network.
+workshop:
+	bash scripts/setup.sh
+	.venv/bin/python -m ui.workshop_app --address $(ADDRESS) --port $(PORT)
 
 # The static checks run before the tests: a broken layer or a type error fails fast, before minutes of models.
 test:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from playground.core.documents import Chunk, Corpus
 from playground.ingest.chunking import chunk_stats, default_tokenizer
-from ui import choosers, editors, resources, state, widgets
+from ui import choosers, editors, resources, room_rules, state, widgets
 
 PREVIEW_LIMIT = 40
 
@@ -18,7 +18,10 @@ widgets.page_start(
 )
 
 # --- where the documents come from --------------------------------------------------------------------------
-choosers.corpus_chooser("corpus")
+if room_rules.follow_room() is None:
+    choosers.corpus_chooser("corpus")
+else:  # a participant in a workshop room works on the room's corpus
+    room_rules.corpus_notice()
 corpus: Corpus | None = state.corpus()
 if corpus is None:
     st.info("Pick a sample or upload files to begin.")

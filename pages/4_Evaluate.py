@@ -11,10 +11,10 @@ from ui import (
     question_generate,
     question_table,
     resources,
+    room_rules,
     runner,
     state,
     timing,
-    verdicts,
     views,
     widgets,
 )
@@ -25,6 +25,7 @@ widgets.page_start(
     "Score every variant on the same questions. Charts fill in while the answers come in; Stop keeps what "
     "finished.",
 )
+room = room_rules.follow_room()  # in a workshop room: the room's corpus, question set and models
 
 st.subheader("1 · Variants")
 chosen = choosers.variants_chooser("ev_variants")
@@ -32,25 +33,31 @@ if not chosen:
     st.info("No variants to run: pick some above, send some from the labs, or upload a variants file.")
     st.stop()
 choosers.variants_table(chosen, "ev_variants")
+if not room_rules.models_allowed(chosen):
+    st.stop()
 
 st.subheader("2 · Questions")
-questions = choosers.question_set_chooser("ev_questions")
-# The generator (issue 11 part 1, ui/question_generate.py) hands its sets to the table: question_table.GENERATED.
-with st.expander(
-    "Write, edit or review questions in a table",
-    expanded=questions is None,
-    key="ev_table_expander",
-    icon=":material/edit_note:",
-):
-    question_generate.generate_panel("ev_gen", state.corpus())
-    question_table.question_table(
-        "ev_table", state.corpus(), on_use=lambda: choosers.follow_current("ev_questions")
-    )
+if room is not None:
+    questions = room_rules.room_questions(room)
+else:
+    questions = choosers.question_set_chooser("ev_questions")
+    # The generator (issue 11 part 1, ui/question_generate.py) hands its sets to the table: question_table.GENERATED.
+    with st.expander(
+        "Write, edit or review questions in a table",
+        expanded=questions is None,
+        key="ev_table_expander",
+        icon=":material/edit_note:",
+    ):
+        question_generate.generate_panel("ev_gen", state.corpus())
+        question_table.question_table(
+            "ev_table", state.corpus(), on_use=lambda: choosers.follow_current("ev_questions")
+        )
 if questions is None:
     st.info(choosers.no_questions_message(), icon=":material/quiz:")
     st.button("Run", type="primary", key="ev_run", disabled=True, help="Choose a question set first.")
     st.stop()
-subset = questions.subset(choosers.limit_input("ev_limit", len(questions.questions), default=20))
+limit = choosers.limit_input("ev_limit", len(questions.questions), default=20, cap=room_rules.max_questions())
+subset = questions.subset(limit)
 uses_retrieval = any(v.use_retrieval for v in chosen)
 corpus = resources.current_corpus() if uses_retrieval else state.corpus()
 st.caption(
@@ -61,7 +68,7 @@ choosers.mismatch_warning(uses_retrieval)
 timing.show(chosen, len(subset.questions), limit_key="ev_limit")
 
 st.subheader("3 · Run")
-judge = verdicts.judge_chooser("ev_judge")
+judge = room_rules.judge_chooser("ev_judge")
 run_col, stop_col = st.columns([1, 4])
 start = run_col.button(
     "Run",
@@ -87,7 +94,10 @@ if start:
         matrix_slot.plotly_chart(charts.outcome_matrix(run), key=f"ev_live_matrix_{done}", width="stretch")
 
     total = len(subset.questions) * len(chosen)
-    runner.evaluate(chosen, corpus, subset, refresh=refresh, every=max(1, total // 20), judge=judge)
+    meta = room_rules.run_meta()  # in a room: whose run it is, for the leaderboard
+    runner.evaluate(
+        chosen, corpus, subset, refresh=refresh, every=max(1, total // 20), judge=judge, meta=meta
+    )
     live_area.empty()
 
 st.subheader("4 · Results")

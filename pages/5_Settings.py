@@ -17,7 +17,7 @@ from playground.models.names import (
     try_parse_model_name,
 )
 from playground.storage import cache_admin as cache
-from ui import resources, state, widgets
+from ui import resources, room_rules, state, widgets
 
 LOCAL, OPENAI, COMPATIBLE, DEMO = "local", "openai", "openai-compatible", "fake"
 KINDS = {
@@ -164,7 +164,10 @@ st.caption(
     + (", ".join(loaded) if loaded else "none yet (they load when first used)")
     + ". They stay loaded, so switching back to one is instant; clearing the caches below frees them."
 )
-if st.button(
+shared = room_rules.follows_room()  # a room's participant: the caches are the whole room's, not theirs
+if shared:
+    st.caption("In a workshop room the caches are shared by everyone: only the facilitator clears them.")
+if not shared and st.button(
     "Clear cached models, corpora and indexes",
     key="set_clear",
     help="Forgets cached objects so the next use loads them afresh; the index files on disk are kept.",
@@ -172,12 +175,16 @@ if st.button(
     resources.clear_caches()
     st.success("Caches cleared. The next question loads what it needs again.")
 
-if st.button(
-    "Clear the answer cache",
-    key="set_clear_answers",
-    help="Deletes every cached answer, embedding and search, so the next evaluation asks the models again. "
-    "Saved runs in the History stay.",
-) and resources.guarded("clearing the answer cache", cache.clear_cache, state.settings()):
+if (
+    not shared
+    and st.button(
+        "Clear the answer cache",
+        key="set_clear_answers",
+        help="Deletes every cached answer, embedding and search, so the next evaluation asks the models again. "
+        "Saved runs in the History stay.",
+    )
+    and resources.guarded("clearing the answer cache", cache.clear_cache, state.settings())
+):
     st.success("The answer cache is empty now.")
 stats = resources.guarded("reading the answer cache", cache.cache_stats, state.settings())
 if stats is not None:

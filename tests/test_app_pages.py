@@ -22,7 +22,7 @@ from playground.ingest.loaders import load_folder
 from playground.ingest.questions import parse_questions
 from playground.retrieval.index import forget_loaded_indexes
 from tests.conftest import FAST_LOCAL_MODEL, ROOT
-from ui import state
+from ui import state, widgets
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -468,7 +468,7 @@ def test_no_emoji_is_used_anywhere_in_the_app() -> None:
 def test_the_sidebar_lists_home_first_and_follows_each_change_at_once(make_app: MakeApp) -> None:
     at = make_app("pages/5_Settings.py", model="local:qwen2.5-1.5b")
     links = [(e.proto.page, e.proto.label) for e in at.sidebar.get("page_link")]
-    assert links[0][1] == "Home" and len(links) == 8
+    assert links[0][1] == "Home" and len(links) == len(widgets.PAGES)
     assert all(e.proto.icon.startswith(":material/") for e in at.sidebar.get("page_link"))
     assert "Qwen2.5-Coder 1.5B" in sidebar_status(at)
     ok(at.selectbox(key="set_local").set_value("local:qwen2.5-0.5b").run())

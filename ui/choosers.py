@@ -60,16 +60,18 @@ def question_picker(key: str, questions: QuestionSet | None) -> tuple[str, Quest
     return chosen.question, chosen
 
 
-def limit_input(key: str, total: int, default: int = 10) -> int:
-    """How many questions of the set to use (the first N)."""
+def limit_input(key: str, total: int, default: int = 10, cap: int | None = None) -> int:
+    """How many questions of the set to use (the first N); at most `cap` (a workshop room's limit) when given."""
+    most = max(min(total, cap or total), 1)
+    note = f" This room allows at most {cap} per run." if cap is not None and cap < total else ""
     return int(
         st.columns([1, 3])[0].number_input(
             "How many questions",
             min_value=1,
-            max_value=max(total, 1),
-            value=min(default, max(total, 1)),
+            max_value=most,
+            value=min(default, most),
             key=key,
-            help="Use the first N questions of the set: fewer is faster, more gives a surer score.",
+            help=f"Use the first N questions of the set: fewer is faster, more gives a surer score.{note}",
         )
     )
 

@@ -15,7 +15,7 @@ from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.split import Split
 from playground.models.names import openai_model_name
 from playground.reporting.charts import accuracy_chart
-from ui import finetune_reranker, resources, state, views
+from ui import finetune_reranker, queue_status, resources, state, views
 
 
 def _heldout(model: registry.FineTunedModel, split: Split | None) -> list[data.TrainingItem]:
@@ -46,7 +46,9 @@ def _compare_answers(model: registry.FineTunedModel, items: list[data.TrainingIt
     def on_row(result: Any, row: Any, done: int, total: int) -> None:
         bar.progress(done / total, text=f"Answered {done} of {total} ({result.variant.name})")
 
-    run = evaluate.answer_comparison(items, corpus, variants, state.settings(), on_row=on_row)
+    run = queue_status.as_session(evaluate.answer_comparison)(
+        items, corpus, variants, state.settings(), on_row=on_row
+    )
     bar.empty()
     state.set_lab_value("ft_eval_answers", (model.choice, run, variants))
 

@@ -25,7 +25,7 @@ from playground.evaluation.testset.pipelines import (
 from playground.evaluation.testset.writer import DocumentChecks
 from playground.models.llms import LLM
 from playground.rag.pipeline import Pipeline
-from ui import resources, state, widgets
+from ui import queue_status, resources, state, widgets
 
 GENERATED = "generated_questions"  # the QuestionSet so far (the key the question table reads)
 REPORT = "generated_questions_report"  # the GenerationReport so far
@@ -127,7 +127,7 @@ def _run(
         bar.progress(min(1.0, len(done.items) / max(1, done.target)), text=_progress_text(done))
 
     chunks = resources.chunks(corpus, state.index_config())
-    generate_questions(
+    queue_status.as_session(generate_questions)(  # a turn at a shared model, as this session
         chunks, llm, options, corpus=corpus, checks=checks, on_progress=progress, report=report
     )
     bar.empty()

@@ -8,9 +8,9 @@ call misses the cache, on the sweep's worker thread; the progress bar says so th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
@@ -24,7 +24,7 @@ from playground.models.lazy import load_count
 from playground.models.llms import LLM
 from playground.rag.pipeline import PipelineResult
 from playground.storage.store import ExperimentStore
-from ui import resources, state, timing
+from ui import queue_status, resources, state, timing
 
 Refresh = Callable[[EvalRun, int, int], None]
 P = ParamSpec("P")
@@ -56,7 +56,9 @@ def answer_with(variant: VariantConfig, question: str, corpus: Corpus | None) ->
         with st.spinner(f"'{variant.name}' is answering…"):
             return built.run(question)
 
-    result = resources.guarded(f"answering with '{variant.name}'", run)
+    # Its calls to a shared local model take their turn as this session's; the wait is said where the bar was.
+    in_turn = queue_status.as_session(run, queue_status.shown_in_caption(bar))
+    result = resources.guarded(f"answering with '{variant.name}'", in_turn)
     bar.empty()
     timing.record(variant.model, result)
     return Answer(variant.key(), question, result)
@@ -91,9 +93,10 @@ def evaluate(
     refresh: Refresh | None = None,
     every: int = 1,
     judge: str | None = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> EvalRun | None:
     """Run an evaluation with a progress bar; `refresh(run_so_far, done, total)` redraws live charts. With
-    `judge`, that model judges every answer."""
+    `judge`, that model judges every answer; `meta` is stored with the run (who ran it in a workshop room)."""
     state.last_run()  # settles a run that an earlier click interrupted, before this one takes its place
     settings = state.settings()
     bar = st.progress(0.0, text="Preparing the run…")
@@ -130,9 +133,10 @@ def evaluate(
         if refresh and (done == 1 or done % every == 0 or done == total):
             refresh(live, done, total)
 
+    waiting = _on_any_thread(queue_status.shown_in_bar(bar, lambda: answered[0]))  # said from a worker thread
     run = resources.guarded(
         "running the evaluation",
-        run_evaluation,
+        queue_status.as_session(run_evaluation, waiting),  # the answers take turns as this session's
         list(variants),
         corpus,
         questions,
@@ -141,7 +145,10 @@ def evaluate(
         on_row=on_row,
         on_stage=_on_any_thread(on_stage),
         options=RunOptions(
-            store=store, judge=judge, judge_llm=resources.llm(judge, settings, load=False) if judge else None
+            store=store,
+            judge=judge,
+            judge_llm=resources.llm(judge, settings, load=False) if judge else None,
+            meta=meta or {},
         ),
     )
     bar.empty()

@@ -20,6 +20,7 @@ from playground.core.defaults import DEFAULT_LOCAL_MODEL
 from playground.core.settings import Settings
 from playground.reporting.optimisation_map import MapPoint, is_fine_tuned
 from playground.reporting.optimisation_map import map_points as points_for
+from ui import room
 
 # Types only, and the configs imported where used: the Home page's first paint needs none of them (the results
 # would load numpy, the configs pydantic), and every module loaded there delays the first page a visitor sees.
@@ -122,10 +123,11 @@ def set_typed_api_key(key: str) -> None:
 
 
 def settings() -> Settings:
-    """Settings from the environment, with the key typed on the Settings page (if any) taking precedence."""
+    """Settings from the environment, with the key typed on the Settings page (if any) taking precedence; in a
+    workshop room, the facilitator's key (held in the server's memory) when neither gave one."""
     base = Settings.from_env()
     typed = typed_api_key()
-    return dataclasses.replace(base, openai_api_key=typed) if typed else base
+    return room.with_room_key(dataclasses.replace(base, openai_api_key=typed) if typed else base)
 
 
 # --- corpus, index settings, questions ----------------------------------------------------------------------

@@ -34,6 +34,8 @@ PAGES = (
     ("pages/5_Settings.py", "Settings", ":material/settings:"),
     ("pages/6_Fine_tune.py", "Fine-tune", ":material/tune:"),
     ("pages/7_History.py", "History", ":material/history:"),
+    ("pages/8_Leaderboard.py", "Leaderboard", ":material/leaderboard:"),
+    ("pages/9_Room.py", "Room", ":material/groups:"),
 )
 ICONS = {script: icon for script, _, icon in PAGES}
 
@@ -58,7 +60,13 @@ def model_label(name: str) -> str:
 
 
 def model_choices(current: str) -> list[str]:
-    """The default model and the known ones, plus `current` last, so choosing one never reorders the list."""
+    """The default model and the known ones, plus `current` last, so choosing one never reorders the list.
+    In a workshop room, a participant gets the room's models only (and `current`, which callers select)."""
+    from ui import room_rules  # the room's file and the ingest package: not needed by the Home page
+
+    allowed = room_rules.allowed_models()
+    if allowed is not None:
+        return list(dict.fromkeys([*allowed, current]))
     return list(dict.fromkeys([state.default_model(), *known_models(), *finetuned_models(), current]))
 
 
@@ -75,7 +83,13 @@ def plain(text: str) -> str:
 
 
 def _draw_status(slot: st.delta_generator.DeltaGenerator) -> None:
+    from ui import room
+
+    member = room.current_member()
     with slot.container():
+        if member is not None:
+            role = " (facilitator)" if member.is_facilitator else ""
+            st.caption(f"In the room as **{plain(member.name)}**{role}")
         st.caption(f"**Corpus:** {plain(state.corpus_label())}")
         st.caption(f"**Questions:** {plain(state.questions_label())}")
         st.caption(f"**Model:** {plain(model_label(state.default_model()))}")
@@ -116,6 +130,8 @@ def page_start(title: str, script: str, intro: str, *, load_corpus: bool = True)
     st.caption(intro)
     sidebar()
     if load_corpus:
-        from ui import resources  # models, indexes, chromadb: not needed by the Home page's first paint
+        # models, indexes, chromadb: not needed by the Home page's first paint
+        from ui import resources, room_rules
 
+        room_rules.follow_room()  # in a workshop room, the room's corpus, questions and models
         resources.current_corpus()  # the default sample, read once per process, so every page has a corpus

@@ -7,6 +7,7 @@ once (a thread pool); rows are still recorded, saved and reported in that order,
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -72,7 +73,7 @@ def _is_hosted(model: str) -> bool:
 def sweep_concurrency(variants: Sequence[VariantConfig], settings: Settings, options: RunOptions) -> int:
     """How many answers a sweep computes at once: the option, else the setting, else 4 when every model is
     hosted (a server answers requests in parallel) and 1 otherwise (a local llama.cpp model answers one call at
-    a time behind its lock, so more threads would only queue)."""
+    a time through its fair gate, so more threads would only queue)."""
     chosen = options.concurrency or settings.concurrency
     if chosen:
         return max(1, chosen)
@@ -271,7 +272,8 @@ def _sweep(
             if should_stop and should_stop():
                 plan.run.stopped = True
                 break
-            pending.append((task, pool.submit(task.answer, embed)))
+            # The answer runs in a copy of this thread's context, so a shared model knows whose call it is.
+            pending.append((task, pool.submit(contextvars.copy_context().run, task.answer, embed)))
             if len(pending) >= workers:
                 oldest, future = pending.popleft()
                 recorder.record(oldest, future.result())

@@ -1,6 +1,8 @@
 """Local GGUF chat models run in-process by llama.cpp, each loaded once per process and shared.
 
-llama.cpp contexts are not thread-safe, so calls to one model are serialised by a lock.
+llama.cpp contexts are not thread-safe, so calls to one model go through it one at a time. In a workshop many
+browser sessions share one loaded model, so the calls take turns fairly between the sessions (`fair_queue`): one
+participant's long evaluation does not hold up the others' questions.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from playground.core.errors import ModelError
+from playground.models.fair_queue import FairGate
 from playground.models.llms import Completion, Message
 from playground.models.local_models import SETUP_COMMAND, model_path
 from playground.models.names import ModelName
@@ -40,7 +43,8 @@ class LlamaCppLLM:
             )
         self.name = name
         self.path = path
-        self._lock = threading.Lock()
+        self.gate = FairGate()  # public: a page may ask a party's place in the queue
+        self._closed = False
         self._formatter: Any = None
         try:
             from llama_cpp import Llama
@@ -77,7 +81,8 @@ class LlamaCppLLM:
         json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         started = time.perf_counter()
-        with self._lock:
+        with self.gate.turn():
+            self._check_open()
             try:
                 out: Any = self._llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]
@@ -102,8 +107,18 @@ class LlamaCppLLM:
         )
 
     def close(self) -> None:
-        with self._lock:
-            self._llm.close()
+        """Free the model; a call still queued for it then fails with a message instead of crashing llama.cpp."""
+        with self.gate.turn():
+            if not self._closed:
+                self._closed = True
+                self._llm.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ModelError(
+                f"{self.name} was closed while this call waited for it (the app is shutting down). Start the app "
+                "again and rerun the question."
+            )
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False))
@@ -117,7 +132,8 @@ class LlamaCppLLM:
         if prompt is None:
             return None
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        with self._lock:
+        with self.gate.turn():
+            self._check_open()
             logits = self._last_logits(tokens)
         yes = self._first_tokens(("yes", "Yes", " yes", " Yes"))
         no = self._first_tokens(("no", "No", " no", " No"))

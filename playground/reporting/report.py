@@ -21,7 +21,7 @@ from playground.reporting.run_data import SUMMARY_LABELS, run_from_dict, summary
 
 PRIMARY_METRIC = "contains"
 _ANSWER_METRICS = ("contains", "exact_match", "token_f1", "hit@k")
-_STYLE = """
+REPORT_STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;color:#1f2937;
 padding:0 1rem}
 h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #e5e7eb;padding-bottom:.3rem}
@@ -116,11 +116,11 @@ def summary_tables(run: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-def _section(title: str, *parts: str) -> str:
+def section(title: str, *parts: str) -> str:
     return f"<section><h2>{esc(title)}</h2>{''.join(parts)}</section>"
 
 
-def _figures(figures: Sequence[go.Figure]) -> list[str]:
+def figure_html(figures: Sequence[go.Figure]) -> list[str]:
     """Each figure's div; plotly.js is inlined once, with the first."""
     return [
         fig.to_html(
@@ -269,7 +269,7 @@ def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
     safe = escaped(dict(run))  # the charts take labels as plotly pseudo-HTML: escape what goes in
     rows = summary_rows(safe)
     journey_fig, journey_text = _journey_html(safe)
-    figures = _figures(
+    figures = figure_html(
         [
             charts.accuracy_chart(rows),
             charts.retrieval_chart(rows),
@@ -286,23 +286,23 @@ def html_report(run: Mapping[str, Any], title: str | None = None) -> str:
         [
             f"<h1>{esc(title)}</h1>",
             _metadata(run),
-            _section("Summary", summary_tables(run)),
-            _section(
+            section("Summary", summary_tables(run)),
+            section(
                 "Charts",
                 f"<div class='grid'>{''.join(f'<div>{f}</div>' for f in [*figures[:4], *figures[5:]])}</div>",
             ),
-            _section("Optimisation journey", figures[4], journey_text),
-            _section(
+            section("Optimisation journey", figures[4], journey_text),
+            section(
                 "Compared with the first variant",
                 f"<p class='meta'>Paired on the same questions, against {first}.</p>",
                 table(comparisons_frame(run)),
             ),
-            _section("Diagnosis and advice", _diagnosis_html(run)),
-            _section("Every answer", _answers_html(run)),
+            section("Diagnosis and advice", _diagnosis_html(run)),
+            section("Every answer", _answers_html(run)),
         ]
     )
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_STYLE}</style>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{REPORT_STYLE}</style>"
         f"</head><body>{body}</body></html>"
     )
