@@ -108,7 +108,7 @@ def test_the_room_board_lists_entries_best_first_and_a_clicked_row_shows_its_set
     assert list(board["participant"]) == ["Bob", "Bob", PAYLOAD]
     assert list(board["accuracy (contains gold)"]) == [0.75, 0.5, 0.5]
     assert board["accuracy 95% interval"].str.contains(" to ").all()
-    assert f"Room {ROOM}" in texts(at) and "Ranked by accuracy (contains gold)" in texts(at)
+    assert f"Room {ROOM}" in texts(at) and "ranked by accuracy (contains gold)" in texts(at)
     at = _select(at, 0)
     diff = next(d.value for d in at.dataframe if "setting" in d.value.columns)
     assert dict(zip(diff["setting"], diff["this variant"], strict=True)) == {

@@ -264,7 +264,11 @@ def _download(board: lb.Board, where: Scope, baseline: VariantConfig) -> None:
 
 
 def _notes(board: lb.Board) -> None:
-    notes = [f"Ranked by {_metric_label(board.metric)}, best first."]
+    people = len({e.participant for e in board.entries})
+    notes = [
+        f"{len(board.entries)} entries from {people} participant{'s' if people != 1 else ''}, "
+        f"ranked by {_metric_label(board.metric)}, best first."
+    ]
     if board.running:
         notes.append(f"{board.running} run(s) still going: each enters the board when it finishes.")
     if board.unreadable:

@@ -147,7 +147,11 @@ def _log_the_room() -> None:
     facilitator looks at when the room feels slow. Names only: no prompt, answer or key is logged."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-    for name in ("playground.models.fair_queue", "playground.models.lazy"):
+    for name in (
+        "playground.models.fair_queue",
+        "playground.models.llamacpp",
+        "playground.models.st_embedder",
+    ):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)

@@ -152,9 +152,8 @@ class FairGate:
         self._waiting.remove(ticket)
         self._serving, self._serving_since, self._round = ticket, time.perf_counter(), ticket.round
         self._served.append(ticket.party)
-        log.info(
-            "serving a call for %s (round %d, %d waiting)", ticket.party, ticket.round, len(self._waiting)
-        )
+        waiting = sorted({t.party for t in self._waiting})
+        log.info("serving a call for %s; waiting: %s", ticket.party, ", ".join(waiting) or "nobody")
         return True
 
     # --- taking turns -----------------------------------------------------------------------------------------

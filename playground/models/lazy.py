@@ -12,7 +12,6 @@ not kept, so the next call tries again and running the set-up fixes it without a
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -25,7 +24,6 @@ from playground.models.llms import LLM, Completion, Message
 
 T = TypeVar("T")
 
-log = logging.getLogger(__name__)
 _LOADS = 0  # how many stand-ins have loaded their model in this process (tests check a cached run adds none)
 _LOADS_LOCK = threading.Lock()
 
@@ -64,7 +62,6 @@ class Lazy(Generic[T]):
                 global _LOADS
                 with _LOADS_LOCK:
                     _LOADS += 1
-                log.info("loaded %s", self.name)
             return self._model
 
     def __getattr__(self, attr: str) -> Any:

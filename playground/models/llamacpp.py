@@ -8,6 +8,7 @@ participant's long evaluation does not hold up the others' questions.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,8 @@ from playground.models.fair_queue import FairGate
 from playground.models.llms import Completion, Message
 from playground.models.local_models import SETUP_COMMAND, model_path
 from playground.models.names import ModelName
+
+log = logging.getLogger(__name__)
 
 _OPEN_MODELS: weakref.WeakSet[LlamaCppLLM] = weakref.WeakSet()
 
@@ -198,6 +201,7 @@ def load_local(name: ModelName) -> LlamaCppLLM:
                 del _LOCAL_MODELS[stale]  # an older version of the same adapter
             path = model_path(name.model) if name.is_catalogued else Path(name.model)
             _LOCAL_MODELS[key] = LlamaCppLLM(text, path, lora_path=name.lora)
+            log.info("loaded %s: one copy for the whole process", text)
         return _LOCAL_MODELS[key]
 
 

