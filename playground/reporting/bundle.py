@@ -30,6 +30,11 @@ from playground.evaluation.runner import RunOptions, run_evaluation
 from playground.ingest.questions import QuestionSet, parse_questions
 from playground.models.llms import Completion, Message
 from playground.rag.prompts import build_prompt, format_context
+from playground.rag.strategies.classify import classify_messages
+from playground.rag.strategies.expansion import expansion_messages
+from playground.rag.strategies.fact_check import fact_check_messages
+from playground.rag.strategies.hyde import hyde_messages
+from playground.rag.strategies.rerank import relevance_messages
 from playground.reporting.run_data import (
     questions_jsonl,
     run_from_dict,
@@ -40,7 +45,7 @@ from playground.reporting.run_data import (
 )
 from playground.storage.cache_admin import export_cache, import_cache
 from playground.storage.embedding_cache import EmbeddingCache
-from playground.storage.keys import llm_cache_key, model_identity, text_hash
+from playground.storage.keys import llm_cache_key, model_identity, sha256_hex, text_hash
 from playground.storage.response_cache import ResponseCache
 
 BUNDLE_FILES = ("run.json", "variants.yaml", "questions.jsonl", "cache.jsonl")
@@ -71,9 +76,7 @@ def answer_key(config: VariantConfig, row: Mapping[str, Any], identity: str) -> 
         return None
     repeat = int(row.get("repeat") or 0)
     seed = repeat if config.temperature > 0 else None  # as CachedLLM seeds each repeat
-    return llm_cache_key(
-        identity, candidates[0], config.temperature, config.max_tokens, None, seed, repeat
-    )
+    return llm_cache_key(identity, candidates[0], config.temperature, config.max_tokens, None, seed, repeat)
 
 
 def _identity(config: VariantConfig, settings: Settings) -> str | None:
@@ -130,11 +133,14 @@ def logged_keys(run: Mapping[str, Any]) -> set[str]:
     }
 
 
-def run_cache_export(run: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
+def run_cache_export(
+    run: Mapping[str, Any], settings: Settings, extra_texts: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """The cached responses, searches and embeddings a run needs, as rows for `make_bundle`.
 
     Keys come from the rows' call logs; answers of runs saved before calls were logged are found by
-    rebuilding their prompts from the rows.
+    rebuilding their prompts from the rows. `extra_texts` adds embeddings the rows do not name (every chunk of
+    an index, so another data folder builds it from the cache).
     """
     keys = logged_keys(run) | {key for _, key in answer_keys(run, settings) if key}
     embeddings = EmbeddingCache(settings)
@@ -142,7 +148,8 @@ def run_cache_export(run: Mapping[str, Any], settings: Settings) -> list[dict[st
         identities = _embedder_identities(run, embeddings.identities())
     finally:
         embeddings.close()
-    return export_cache(settings, keys, identities, {text_hash(t) for t in _texts(run)})
+    hashes = {text_hash(t) for t in _texts(run)} | {text_hash(t) for t in extra_texts}
+    return export_cache(settings, keys, identities, hashes)
 
 
 # --- writing and reading ------------------------------------------------------------------------------------
@@ -312,3 +319,22 @@ def replay_bundle(data: bytes, settings: Settings) -> dict[str, Any]:
         **_check_calls(bundle.run, settings),
         "questions": bundle.questions,
     }
+
+
+# --- the sample replays shipped in the repository (stored and imported by `storage.cache_admin`) -------------
+
+
+def prompt_fingerprint() -> str:
+    """SHA-256 of every prompt the sample variants can send, built for placeholder inputs: any template change
+    changes it (the freshness test checks the bundles' keys themselves; this says at a glance what they used)."""
+    variant = VariantConfig()
+    prompts = [
+        build_prompt(
+            variant.model_copy(update={"use_retrieval": r, "think_step_by_step": s}), "Q", "C"
+        ).messages
+        for r in (False, True)
+        for s in (False, True)
+    ]
+    prompts += [hyde_messages("Q"), classify_messages("Q", ["a", "b"]), expansion_messages("Q", 2)]
+    prompts += [fact_check_messages("Q", "A", []), relevance_messages("Q", "P")]
+    return sha256_hex(json.dumps(prompts, sort_keys=True))
