@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from ui.widgets import PAGES
+
 from .streamlit_server import CHROMIUM, chromium, go_to, streamlit_app, wait_for_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -99,7 +101,7 @@ def test_a_facilitator_with_their_own_articles_in_a_real_browser(tmp_path: Path)
         page.goto(url)
         wait_for_run(page)
         links = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']")
-        assert links.first.inner_text().strip().endswith("Home") and links.count() == 8
+        assert links.first.inner_text().strip().endswith("Home") and links.count() == len(PAGES)
         assert "stSidebarNav" not in page.content(), "Streamlit's own page list (with 'app') is hidden"
         _no_emoji(page)
         _shot(page, "home")

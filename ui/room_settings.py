@@ -16,6 +16,7 @@ from playground.core.errors import InputError
 from playground.core.settings import Settings
 from playground.evaluation.judge import DEFAULT_JUDGE
 from playground.ingest.question_rows import rows_from_question_set
+from playground.models.names import openai_model_name
 from playground.models.pricing import OPENAI_PRICES
 from playground.workshop import room as rooms
 from playground.workshop.room import RoomSettings
@@ -104,7 +105,7 @@ def candidate_models(found: RoomSettings) -> list[str]:
     """Models the facilitator can offer: the local and fine-tuned ones, hosted ones once participants' calls
     have a key (the server's own, or one held for the room; a key typed on Settings is one session's only)."""
     hosted = Settings.from_env().openai_api_key or room.held_key().value
-    openai = [f"openai:{name}" for name in OPENAI_PRICES] if hosted else []
+    openai = [str(openai_model_name(name)) for name in OPENAI_PRICES] if hosted else []
     return list(dict.fromkeys([*widgets.model_choices(state.default_model()), *openai, *found.models]))
 
 
