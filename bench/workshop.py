@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from bench.common import RESULTS, Figure, machine, report, scratch_data_dir
 from playground.core.settings import Settings
 from playground.workshop.access import RoomCodes
 from playground.workshop.room import RoomSettings, save_room
-from tests.streamlit_server import ROOT, chromium, free_port, go_to, wait_for_run, wait_healthy
+from tests.streamlit_server import chromium, go_to, join_room, room_server, wait_for_run
 
 MODEL = "local:qwen2.5-0.5b"
 PARTICIPANTS = int(os.environ.get("BENCH_WORKSHOP_PARTICIPANTS", "10"))  # the observer is the last of them
@@ -99,38 +98,14 @@ def room(folder: Path) -> Iterator[tuple[str, Path]]:
         Settings(data_dir=data), RoomSettings(room_id="bench", models=(MODEL,), max_questions=QUESTIONS)
     )
     log = folder / "room.log"
-    env = os.environ | {
-        "ROOM_CODE": CODES.participant,
-        "FACILITATOR_CODE": CODES.facilitator,
-        "PLAYGROUND_DATA_DIR": str(data),
-        "PLAYGROUND_MODEL": MODEL,
-    }
-    port = free_port()
-    cmd = [sys.executable, "-m", "ui.workshop_app", "--address", "127.0.0.1", "--port", str(port)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url)
-            yield url, log
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with room_server(CODES, data, log, env={"PLAYGROUND_MODEL": MODEL}) as url:
+        yield url, log
 
 
 def join(browser: Any, url: str, name: str, code: str) -> Any:
     context = browser.new_context(viewport={"width": 1300, "height": 1100})
     context.add_init_script(_HOOK)  # before the app opens its websocket
-    page = context.new_page()
-    page.goto(url)
-    page.get_by_label("Access code").fill(code)
-    page.get_by_label("Display name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    wait_for_run(page, LONG_MS)
-    return page
+    return join_room(context.new_page(), url, name, code, LONG_MS)
 
 
 def upload(page: Any, variants: Path) -> None:

@@ -51,6 +51,34 @@ def wait_healthy(url: str, timeout_s: float = 60.0) -> float:
     raise TimeoutError(f"streamlit did not become healthy at {url}")
 
 
+def _stop(proc: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@contextmanager
+def _served(
+    cmd: list[str], port: int, env: dict[str, str] | None, log: Path | None, cwd: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes], float]]:
+    """Start `cmd` (a server on `port`), wait until healthy; yields (url, process, seconds to healthy)."""
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        yield url, proc, time.perf_counter() - started
+    finally:
+        _stop(proc)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
 @contextmanager
 def streamlit_app(
     script: str = "app.py", env: dict[str, str] | None = None, log: Path | None = None, cwd: Path = ROOT
@@ -72,23 +100,33 @@ def streamlit_app(
         "--browser.gatherUsageStats",
         "false",
     ]
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url)
-        yield url, proc, time.perf_counter() - started
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log:
-            out.close()  # type: ignore[union-attr]
+    with _served(cmd, port, env, log, cwd) as served:
+        yield served
+
+
+@contextmanager
+def room_server(codes: Any, data_dir: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The workshop room (`python -m ui.workshop_app`) on a free loopback port, with the given access codes
+    (`.participant`, `.facilitator`) and data folder, its output in `log`; yields its URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "ui.workshop_app", "--address", "127.0.0.1", "--port", str(port)]
+    room_env = {
+        "ROOM_CODE": codes.participant,
+        "FACILITATOR_CODE": codes.facilitator,
+        "PLAYGROUND_DATA_DIR": str(data_dir),
+    } | (env or {})
+    with _served(cmd, port, room_env, log, ROOT) as (url, _, _):
+        yield url
+
+
+def join_room(page: Any, url: str, name: str, code: str, timeout_ms: float = 120_000) -> Any:
+    """Join the room at `url` in `page` with the access code and a display name; returns the page."""
+    page.goto(url)
+    page.get_by_label("Access code").fill(code)
+    page.get_by_label("Display name").fill(name)
+    page.get_by_role("button", name="Join").click()
+    wait_for_run(page, timeout_ms)
+    return page
 
 
 @contextmanager

@@ -7,9 +7,6 @@ plain HTTP, a websocket client and, once, a real headless Chromium.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,7 +24,7 @@ from playground.workshop.gate import NO_NAME, WRONG_CODE, AccessGate, cookies, s
 from ui import room
 from ui.workshop_app import RoomSetupError, banner, room_codes
 
-from .streamlit_server import CHROMIUM, ROOT, chromium, free_port, wait_for_run, wait_healthy
+from .streamlit_server import CHROMIUM, chromium, room_server, wait_for_run
 
 SECRET = "test-secret"
 CODES = RoomCodes(participant="room-code-1", facilitator="boss-code-2")
@@ -270,28 +267,9 @@ def test_in_a_room_the_cookie_names_the_member(monkeypatch, secret, member):
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The room server (`python -m ui.workshop_app`) on a free port, with the test's codes; yields its URL."""
     tmp = tmp_path_factory.mktemp("room")
-    port = free_port()
-    env = {
-        **os.environ,
-        "ROOM_CODE": CODES.participant,
-        "FACILITATOR_CODE": CODES.facilitator,
-        "PLAYGROUND_DATA_DIR": str(tmp / "data"),
-    }
-    log = open(tmp / "room.log", "wb")  # noqa: SIM115 - closed below
-    cmd = [sys.executable, "-m", "ui.workshop_app", "--address", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url)
+    with room_server(CODES, tmp / "data", tmp / "room.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        assert "The workshop room is open" in (tmp / "room.log").read_text()
+    assert "The workshop room is open" in (tmp / "room.log").read_text()
 
 
 def _joined_cookie(url: str) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from playground.workshop import leaderboard as lb
 from playground.workshop.access import RoomCodes
 from playground.workshop.room import RoomSettings, save_room
 
-from .streamlit_server import CHROMIUM, ROOT, chromium, free_port, go_to, wait_for_run, wait_healthy
+from .streamlit_server import CHROMIUM, ROOT, chromium, go_to, join_room, room_server, wait_for_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PARTICIPANTS = int(os.environ.get("PLAYGROUND_LOAD_PARTICIPANTS", "10"))  # fewer while debugging the test
@@ -86,37 +84,13 @@ def room(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         RoomSettings(room_id="loadtest", models=(MODEL,), max_questions=2),
     )
     log = tmp_path / "room.log"
-    env = {
-        **os.environ,
-        "ROOM_CODE": CODES.participant,
-        "FACILITATOR_CODE": CODES.facilitator,
-        "PLAYGROUND_DATA_DIR": str(data),
-        "PLAYGROUND_MODEL": MODEL,
-    }
-    port = free_port()
-    cmd = [sys.executable, "-m", "ui.workshop_app", "--address", "127.0.0.1", "--port", str(port)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url)
-            yield url, data, log
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with room_server(CODES, data, log, env={"PLAYGROUND_MODEL": MODEL}) as url:
+        yield url, data, log
 
 
 def _join(browser: Any, url: str, name: str, code: str) -> Any:
     page = browser.new_context(viewport={"width": 1300, "height": 1100}).new_page()
-    page.goto(url)
-    page.get_by_label("Access code").fill(code)
-    page.get_by_label("Display name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    wait_for_run(page, RUN_MS)
-    return page
+    return join_room(page, url, name, code, RUN_MS)
 
 
 def _start_run(page: Any, variants: Path) -> None:
