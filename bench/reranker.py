@@ -25,8 +25,8 @@ from playground.core.settings import Settings
 from playground.evaluation.beir import BeirData, ExactIndex, load_beir, score_run
 from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.progress import Monitor
-from playground.finetune.reranker import RerankHyper, train_reranker
-from playground.finetune.reranker_sources import MineOptions, beir_examples
+from playground.finetune.reranker import LOSSES, RerankHyper, train_reranker
+from playground.finetune.reranker_sources import MineOptions, beir_examples, title_examples
 from playground.models.names import cross_encoder_name
 from playground.models.registry import get_embedder, get_reranker
 from playground.rag.strategies.rerank_fusion import Fusion, fused_order
@@ -53,6 +53,8 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
     embedder = get_embedder(BASE_EMBEDDER, settings) if args.mining != "bm25" else None
     found = beir_examples(args.dataset, options, embedder=embedder, cache_dir=settings.data_dir / "beir")
     examples = found.examples[: args.train_queries] if args.train_queries else found.examples
+    titles = title_examples(args.dataset, options, limit=args.title_queries) if args.title_queries else []
+    examples = examples + titles
     mined = round(time.perf_counter() - started, 1)
     print(
         f"mined {sum(e.pairs for e in examples)} pairs from {len(examples)} queries in {mined} s", flush=True
@@ -69,6 +71,8 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
         head_learning_rate=args.head_lr,
         negatives=args.negatives,
         max_length=args.max_length,
+        loss=args.loss,
+        layers=args.layers,
     )
     trained = train_reranker(
         examples, out, hyper, monitor=Monitor(on_loss=on_loss), meta={"trained_on": "scifact"}
@@ -76,7 +80,8 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
     return {
         "hyper": asdict(hyper),
         "mining": args.mining,
-        "train_queries": len(examples),
+        "train_queries": len(examples) - len(titles),
+        "title_queries": len(titles),
         "heldout_queries": found.heldout,
         "dropped_as_too_close_to_heldout": found.dropped,
         "pairs": trained.pairs,
@@ -146,6 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--head-lr", type=float, default=1e-3)
+    p.add_argument("--loss", choices=LOSSES, default="bce")
+    p.add_argument(
+        "--title-queries",
+        type=int,
+        default=0,
+        help="Also train on N documents' titles as questions (default 0).",
+    )
+    p.add_argument("--layers", type=int, default=0, help="Keep the first N layers of the base (0: all).")
     p.add_argument("--candidates", type=int, default=50)
     p.add_argument("--model", type=Path, help="Rerank with this trained folder instead of training one.")
     p.add_argument("--out", default="scifact-cross-encoder", help="Result name under bench/results/.")

@@ -18,9 +18,16 @@ from playground.core.errors import InputError
 from playground.core.settings import Settings
 from playground.finetune import data, evaluate, jobs, registry
 from playground.finetune.progress import Monitor
-from playground.finetune.reranker import RerankHyper, save_chunks, train_reranker
-from playground.finetune.reranker_data import Target, cap_pairs, item_targets, keep_out, mine_examples
-from playground.finetune.reranker_sources import MineOptions, question_examples
+from playground.finetune.reranker import RerankHyper, ranked_lists, save_chunks, train_reranker
+from playground.finetune.reranker_data import (
+    RerankExample,
+    Target,
+    cap_pairs,
+    item_targets,
+    keep_out,
+    mine_examples,
+)
+from playground.finetune.reranker_sources import MineOptions, question_examples, title_examples
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import load_questions
 from playground.models.registry import get_reranker
@@ -89,6 +96,18 @@ def test_heldout_questions_and_near_copies_never_train() -> None:
         keep_out(items, items)
 
 
+def test_listwise_rows_give_every_evidence_passage_the_same_number_of_negatives() -> None:
+    few = RerankExample("q1", "Which kettle is glass?", ("glass kettle", "clear kettle"), ("steel kettle",))
+    many = RerankExample("q2", "How long do lamps shine?", ("twelve hours",), ("tank", "steel", "glass"))
+    assert ranked_lists([few, many], 2) == [
+        ("Which kettle is glass?", "glass kettle", "steel kettle", "steel kettle"),
+        ("Which kettle is glass?", "clear kettle", "steel kettle", "steel kettle"),
+        ("How long do lamps shine?", "twelve hours", "tank", "steel"),
+    ]
+    with pytest.raises(InputError, match="loss one of"):
+        RerankHyper(loss="pairwise")  # type: ignore[arg-type]
+
+
 # --- a real (tiny) training -----------------------------------------------------------------------------------
 
 
@@ -132,6 +151,29 @@ def test_a_tiny_cross_encoder_ranks_the_evidence_above_a_distractor(tiny) -> Non
         for scores in [reranker.score(e.question, [e.positives[0], e.negatives[0]])]
     )
     assert wins >= 10, f"the evidence won for only {wins} of 12 trained questions"
+
+
+@pytest.mark.slow
+def test_a_listwise_two_layer_reranker_saves_as_a_smaller_model_that_still_ranks(  # type: ignore[no-untyped-def]
+    fictional, tmp_path: Path
+) -> None:
+    items, chunks = fictional
+    examples = question_examples(items, chunks, MineOptions(negatives=2, mining="bm25")).examples[:12]
+    settings = Settings(data_dir=tmp_path / "data")
+    hyper = RerankHyper(
+        epochs=4, batch_size=4, learning_rate=3e-4, negatives=2, max_length=80, loss="listwise", layers=2
+    )
+    trained = train_reranker(examples, registry.models_dir(settings) / "small", hyper, monitor=Monitor())
+    assert trained.steps == 4 * 3  # 12 ranked lists, 4 per step
+    config = json.loads((trained.path / "config.json").read_text())
+    assert config["num_hidden_layers"] == 2
+    reranker = get_reranker(trained.reranker, settings)
+    wins = sum(
+        scores[0] > max(scores[1:])
+        for e in examples
+        for scores in [reranker.score(e.question, [e.positives[0], *e.negatives])]
+    )
+    assert wins >= 9, f"the evidence came first for only {wins} of 12 trained questions"
 
 
 @pytest.mark.slow
@@ -206,6 +248,19 @@ def test_the_job_keeps_the_previous_model_when_training_fails(
     assert sorted(p.name for p in previous.parent.iterdir()) == ["mine"]  # no half-written folder left
 
 
+TITLES = {"d1": "Glass kettles", "d2": "Grow lamps", "d4": "The water tank"}
+
+
+def test_titles_become_questions_for_their_texts_without_giving_the_title_away(beir_dir: Path) -> None:
+    examples = title_examples(beir_dir, MineOptions(negatives=2, mining="bm25"))
+    by_title = {e.question: e for e in examples}
+    assert set(by_title) == set(TITLES.values())  # d3 and d5 have no title
+    lamps = by_title["Grow lamps"]
+    assert lamps.positives == ("Grow lamps give herbs and plants light for twelve hours a day.",)
+    assert all(not n.startswith(("Glass kettles ", "The water tank ")) for n in lamps.negatives)
+    assert len(title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"), limit=2)) == 2
+
+
 @pytest.fixture
 def beir_dir(tmp_path: Path) -> Path:
     """Five documents; four train queries, one of them the test query again (it must not train)."""
@@ -226,7 +281,7 @@ def beir_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "tiny"
     (folder / "qrels").mkdir(parents=True)
     (folder / "corpus.jsonl").write_text(
-        "".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in docs.items())
+        "".join(json.dumps({"_id": k, "title": TITLES.get(k, ""), "text": v}) + "\n" for k, v in docs.items())
     )
     (folder / "queries.jsonl").write_text(
         "".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items())

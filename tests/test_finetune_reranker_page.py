@@ -61,6 +61,8 @@ def test_the_reranker_has_its_own_name_and_hyperparameters(page: AppTest) -> Non
     keys = {str(w.key) for w in page.number_input}
     assert {"ft_r_epochs", "ft_r_batch", "ft_r_lr", "ft_r_head_lr", "ft_r_negatives", "ft_r_length"} <= keys
     assert all(w.help for w in page.number_input if str(w.key).startswith("ft_r_"))
+    assert page.selectbox(key="ft_r_loss").options == ["Pairwise yes / no", "Ranked (listwise)"]
+    assert page.number_input(key="ft_r_layers").value == 6
     assert "No training data yet" in texts(page)
     assert "No fine-tuned model of this kind yet" in texts(page)
 
@@ -74,6 +76,8 @@ def test_training_a_reranker_runs_a_job_with_the_items_and_the_chunks(
     page.checkbox(key="ft_use_set").check()
     page.checkbox(key="ft_by_meaning").uncheck()
     page.number_input(key="ft_r_negatives").set_value(3)
+    page.selectbox(key="ft_r_loss").set_value("listwise")
+    page.number_input(key="ft_r_layers").set_value(3)
     ok(page.button(key="ft_split_go").click().run())
     assert "hard negatives" in texts(page)  # the size caption counts pairs with their negatives
     ok(page.button(key="ft_start").click().run())
@@ -81,6 +85,7 @@ def test_training_a_reranker_runs_a_job_with_the_items_and_the_chunks(
     assert started.kind == "reranker"
     params = json.loads((jobs.jobs_dir(settings) / started.job_id / "job.json").read_text())["params"]
     assert params["name"] == "minilm-reranker" and params["hyper"]["negatives"] == 3
+    assert params["hyper"]["loss"] == "listwise" and params["hyper"]["layers"] == 3
     chunks = Path(params["chunks"]).read_text().splitlines()
     assert chunks and {"chunk_id", "doc_id", "text", "start", "end"} <= set(json.loads(chunks[0]))
     assert Path(params["items"]).read_text().strip()

@@ -10,8 +10,10 @@ import streamlit as st
 from playground.core.documents import Corpus
 from playground.finetune import data, evaluate, registry
 from playground.finetune.charts import before_after_chart
-from playground.finetune.reranker import RerankHyper, save_chunks
+from playground.finetune.reranker import IN_BATCH_NEGATIVES, LOSSES, RerankHyper, save_chunks, steps_for
 from ui import resources, state
+
+LOSS_LABELS = {"bce": "Pairwise yes / no", "listwise": "Ranked (listwise)"}
 
 
 def hyper() -> RerankHyper:
@@ -39,7 +41,7 @@ def hyper() -> RerankHyper:
         help="Step size of the scoring head, which starts from random weights: larger than the encoder's, "
         "so a few hundred steps are enough for it to learn.",
     )
-    d, e = st.columns(2)
+    d, e, f, g = st.columns(4)
     negatives = d.number_input(
         "Hard negatives per question",
         1,
@@ -59,6 +61,23 @@ def hyper() -> RerankHyper:
         help="Tokens of question + passage the model reads; longer passages are cut. Shorter is faster, "
         "to train and at every question.",
     )
+    loss = f.selectbox(
+        "Loss",
+        LOSSES,
+        key="ft_r_loss",
+        format_func=LOSS_LABELS.__getitem__,
+        help="Each pair on its own (yes / no per passage), or ranked: each question's evidence against its "
+        "hard negatives and other questions' passages at once, which is what a reranker is used for.",
+    )
+    layers = g.number_input(
+        "Layers",
+        1,
+        6,
+        6,
+        key="ft_r_layers",
+        help="Transformer layers kept from the MiniLM (it has 6). Fewer make a smaller model that trains and "
+        "reranks faster (3 layers: about half the time), usually a little less accurate.",
+    )
     return RerankHyper(
         epochs=int(epochs),
         batch_size=int(batch),
@@ -66,15 +85,23 @@ def hyper() -> RerankHyper:
         head_learning_rate=float(head_lr),
         negatives=int(negatives),
         max_length=int(length),
+        loss=loss,
+        layers=0 if int(layers) >= 6 else int(layers),
     )
 
 
 def size_text(questions: int, plan: RerankHyper) -> str:
-    pairs = questions * (1 + plan.negatives)
-    steps = plan.epochs * max(1, -(-pairs // plan.batch_size))
+    """What a run will read, and roughly how long it takes (layers scale the time; a listwise step reads each
+    question's evidence, its negatives and a few other questions' passages)."""
+    per_question = 1 + plan.negatives + (IN_BATCH_NEGATIVES if plan.loss == "listwise" else 0)
+    rows = questions if plan.loss == "listwise" else questions * (1 + plan.negatives)
+    steps = steps_for(rows, plan)
+    layers = plan.layers or 6
     return (
-        f"{questions} questions, about {pairs} pairs (each with {plan.negatives} hard negatives), {steps} steps; "
-        "on 2 CPU cores expect roughly 5 pairs per second at max length 256, plus a minute to mine negatives."
+        f"{questions} questions, each with {plan.negatives} hard negatives: {steps} steps reading about "
+        f"{plan.epochs * questions * per_question} pairs in all. On 2 CPU cores expect roughly "
+        f"{5 * 6 / layers:.0f} pairs per second at max length 256 with {layers} layers, plus a minute to mine "
+        "negatives."
     )
 
 

@@ -59,6 +59,20 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--head-lr", type=float, default=1e-3, help="Learning rate of the new scoring head (default 1e-3)."
     )
+    p.add_argument(
+        "--loss",
+        choices=("bce", "listwise"),
+        default="bce",
+        help="bce: each pair on its own; listwise: each evidence passage against its negatives, one softmax "
+        "(default bce).",
+    )
+    p.add_argument(
+        "--layers",
+        type=int,
+        default=0,
+        help="Keep only the base's first N transformer layers: a smaller model that reranks faster (default "
+        "0: all).",
+    )
     p.set_defaults(func=cmd_finetune_reranker)
 
 
@@ -97,6 +111,8 @@ def cmd_finetune_reranker(args: argparse.Namespace) -> int:
         head_learning_rate=args.head_lr,
         negatives=args.negatives,
         max_length=args.max_length,
+        loss=args.loss,
+        layers=args.layers,
     )
     found = _examples(args, Settings.from_env())
     source = str(args.dataset or args.questions)

@@ -1,10 +1,18 @@
 """Train a cross-encoder reranker from the packaged all-MiniLM-L6-v2 on (question, passage, relevant?) pairs.
 
 Each question's evidence passage is a positive and its hard negatives (BM25 and dense, from
-`playground.finetune.reranker_data`) are negatives; binary cross-entropy on one logit, with the positives
-weighted by the negatives-to-positives ratio so both count equally. The result is a sentence-transformers
-`CrossEncoder` folder that a variant uses as `ce:<folder>`. Budget ~5 pairs per second on 2 CPU cores at
-max_length 256 (shorter is faster: the cost grows with the tokens per pair).
+`playground.finetune.reranker_data`) are negatives. Two losses:
+
+    bce        each pair on its own: binary cross-entropy on one logit, the positives weighted by the
+               negatives-to-positives ratio so both count equally
+    listwise   each question's evidence against its hard negatives and a few other questions' passages in the
+               batch, one softmax over them (sentence-transformers' MultipleNegativesRankingLoss): it learns the
+               order a reranker is used for, and makes more of few questions
+
+`layers` keeps only the base's first N transformer layers: a smaller model that reranks proportionally faster
+(half the layers, about half the time). The result is a sentence-transformers `CrossEncoder` folder that a
+variant uses as `ce:<folder>`. Budget ~5 pairs per second on 2 CPU cores at max_length 256 and 6 layers (shorter
+and shallower is faster: the cost grows with the tokens per pair and the layers).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from playground.core.documents import Chunk
 from playground.core.errors import InputError, ModelError
@@ -32,6 +40,9 @@ from playground.models.st_embedder import packaged_minilm_path
 
 BASE_RERANKER = "all-MiniLM-L6-v2 (packaged), new one-logit head"
 MIN_QUESTIONS = 2
+Loss = Literal["bce", "listwise"]
+LOSSES: tuple[Loss, ...] = ("bce", "listwise")
+IN_BATCH_NEGATIVES = 4  # other questions' passages each question is also ranked against (listwise)
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,8 @@ class RerankHyper:
     learning rate: that of the new scoring head, which starts from random weights (with the encoder's small rate
     it needs thousands of steps before the encoder gets a useful signal). Warm-up ratio: share of steps that ramp
     the rates up. Negatives: hard negatives per question. Max length: tokens of question + passage the model
-    reads (longer passages are cut; shorter is faster)."""
+    reads (longer passages are cut; shorter is faster). Loss: `bce` or `listwise` (see the module). Layers: keep
+    the base's first N transformer layers (0 keeps all)."""
 
     epochs: int = 1
     batch_size: int = 16
@@ -50,6 +62,8 @@ class RerankHyper:
     negatives: int = 4
     max_length: int = 256
     seed: int = 0
+    loss: Loss = "bce"
+    layers: int = 0
 
     def __post_init__(self) -> None:
         if (
@@ -60,10 +74,13 @@ class RerankHyper:
             or not 0 <= self.warmup_ratio < 1
             or self.negatives < 1
             or not 16 <= self.max_length <= 512
+            or self.loss not in LOSSES
+            or self.layers < 0
         ):
             raise InputError(
                 "Reranker hyperparameters out of range: epochs >= 1, batch size >= 1, 0 < learning rates < 1, "
-                "0 <= warm-up ratio < 1, negatives >= 1, 16 <= max length <= 512."
+                f"0 <= warm-up ratio < 1, negatives >= 1, 16 <= max length <= 512, loss one of {LOSSES}, "
+                "layers >= 0 (0 keeps all)."
             )
 
 
@@ -87,11 +104,22 @@ def labelled_pairs(examples: Sequence[RerankExample]) -> list[tuple[str, str, fl
     ]
 
 
+def ranked_lists(examples: Sequence[RerankExample], negatives: int) -> list[tuple[str, ...]]:
+    """(question, evidence, negative_1 .. negative_n) per evidence passage, for the listwise loss: every row
+    needs the same number of negatives, so a question with fewer repeats its own."""
+    return [
+        (e.question, positive, *(e.negatives[i % len(e.negatives)] for i in range(negatives)))
+        for e in examples
+        for positive in e.positives
+    ]
+
+
 def steps_for(pairs: int, hyper: RerankHyper) -> int:
+    """Optimizer steps for `pairs` labelled pairs (bce), or `pairs` ranked lists (listwise)."""
     return hyper.epochs * max(1, -(-pairs // hyper.batch_size))
 
 
-def _check(examples: Sequence[RerankExample]) -> list[tuple[str, str, float]]:
+def _usable(examples: Sequence[RerankExample]) -> list[RerankExample]:
     usable = [e for e in examples if e.question.strip() and e.positives and e.negatives]
     if len(usable) < MIN_QUESTIONS:
         raise InputError(
@@ -99,7 +127,7 @@ def _check(examples: Sequence[RerankExample]) -> list[tuple[str, str, float]]:
             f"needs at least {MIN_QUESTIONS}, and a few hundred show a clear effect. Add questions whose "
             "evidence is found in the corpus, or generate more training data."
         )
-    return labelled_pairs(usable)
+    return usable
 
 
 def _import() -> tuple[Any, Any]:
@@ -111,6 +139,14 @@ def _import() -> tuple[Any, Any]:
             f"Reranker training needs sentence-transformers and datasets ({err}). Run the set-up: make setup."
         ) from None
     return cross_encoder, Dataset
+
+
+def _keep_layers(model: Any, layers: int) -> None:
+    """Keep the encoder's first `layers` transformer layers (the config says so, so the folder reloads)."""
+    encoder = model.model.base_model.encoder
+    if layers and layers < len(encoder.layer):
+        encoder.layer = encoder.layer[:layers]
+        model.model.config.num_hidden_layers = layers
 
 
 def _load_base(path: Path, max_length: int) -> Any:
@@ -133,7 +169,12 @@ def _load_base(path: Path, max_length: int) -> Any:
 
 
 def _arguments(cross_encoder: Any, workdir: Path, hyper: RerankHyper) -> Any:
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    # listwise: no question twice in a batch, or its own passage would be one of its in-batch negatives
+    sampler = BatchSamplers.NO_DUPLICATES if hyper.loss == "listwise" else BatchSamplers.BATCH_SAMPLER
     return cross_encoder.CrossEncoderTrainingArguments(
+        batch_sampler=sampler,
         output_dir=str(workdir),
         num_train_epochs=hyper.epochs,
         per_device_train_batch_size=hyper.batch_size,
@@ -151,30 +192,58 @@ def _arguments(cross_encoder: Any, workdir: Path, hyper: RerankHyper) -> Any:
     )
 
 
-def _fit(
-    pairs: list[tuple[str, str, float]], staging: Path, hyper: RerankHyper, base: Path, monitor: Monitor
-) -> Any:
+def _bce(model: Any, examples: Sequence[RerankExample]) -> tuple[dict[str, list[Any]], Any]:
     import torch
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    pairs = labelled_pairs(examples)
+    positives = sum(1 for *_, y in pairs if y > 0)
+    columns: dict[str, list[Any]] = {
+        "query": [q for q, _, _ in pairs],
+        "passage": [p for _, p, _ in pairs],
+        "label": [y for *_, y in pairs],
+    }
+    return columns, BinaryCrossEntropyLoss(
+        model, pos_weight=torch.tensor((len(pairs) - positives) / positives)
+    )
+
+
+def _listwise(
+    model: Any, examples: Sequence[RerankExample], negatives: int
+) -> tuple[dict[str, list[Any]], Any]:
+    from sentence_transformers.cross_encoder.losses import MultipleNegativesRankingLoss
+
+    rows = ranked_lists(examples, negatives)
+    names = ["query", "positive", *(f"negative_{i}" for i in range(1, negatives + 1))]
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
+    return columns, MultipleNegativesRankingLoss(model, num_negatives=IN_BATCH_NEGATIVES)
+
+
+def training_rows(examples: Sequence[RerankExample], hyper: RerankHyper) -> int:
+    """What one epoch goes through: labelled pairs (bce) or ranked lists (listwise)."""
+    if hyper.loss == "listwise":
+        return sum(len(e.positives) for e in examples)
+    return sum(e.pairs for e in examples)
+
+
+def _fit(
+    examples: Sequence[RerankExample], staging: Path, hyper: RerankHyper, base: Path, monitor: Monitor
+) -> Any:
     from transformers import PrinterCallback
 
     cross_encoder, dataset_cls = _import()
     model = _load_base(base, hyper.max_length)
-    data = dataset_cls.from_dict(
-        {
-            "query": [q for q, _, _ in pairs],
-            "passage": [p for _, p, _ in pairs],
-            "label": [y for *_, y in pairs],
-        }
-    )
-    positives = sum(1 for *_, y in pairs if y > 0)
-    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor((len(pairs) - positives) / positives))
+    _keep_layers(model, hyper.layers)
+    if hyper.loss == "listwise":
+        columns, loss = _listwise(model, examples, hyper.negatives)
+    else:
+        columns, loss = _bce(model, examples)
     trainer = cross_encoder.CrossEncoderTrainer(
         model=model,
         args=_arguments(cross_encoder, staging / "trainer", hyper),
-        train_dataset=data,
+        train_dataset=dataset_cls.from_dict(columns),
         loss=loss,
-        callbacks=[_callback(monitor, steps_for(len(pairs), hyper))],
+        callbacks=[_callback(monitor, steps_for(training_rows(examples, hyper), hyper))],
     )
     trainer.remove_callback(PrinterCallback)  # the monitor reports the loss; no dicts on stdout
     trainer.train()
@@ -195,12 +264,13 @@ def train_reranker(
 
     Returns the `ce:<out_dir>` reranker name to use in a variant.
     """
-    pairs, monitor = _check(examples), monitor or Monitor()
-    started, total = time.perf_counter(), steps_for(len(pairs), hyper)
+    usable, monitor = _usable(examples), monitor or Monitor()
+    pairs = labelled_pairs(usable)
+    started, total = time.perf_counter(), steps_for(training_rows(usable, hyper), hyper)
     out_dir = Path(out_dir).resolve()
     staging = registry.staging_dir(out_dir)
     try:
-        model = _fit(pairs, staging, hyper, Path(base_path or packaged_minilm_path()), monitor)
+        model = _fit(usable, staging, hyper, Path(base_path or packaged_minilm_path()), monitor)
         model.save(str(staging))
         seconds = round(time.perf_counter() - started, 1)
         info = {

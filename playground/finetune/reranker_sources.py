@@ -111,6 +111,31 @@ def beir_examples(
     return Examples(examples, len(kept.heldout), len(kept.dropped), skipped)
 
 
+def title_examples(
+    folder: Path, options: MineOptions = MineOptions(), *, limit: int | None = None, seed: int = 0
+) -> list[RerankExample]:
+    """More training from the corpus itself: each titled document's title as a question for its text (without
+    the title, so the title is not simply found again), with BM25-mined hard negatives among the other texts.
+    No judged query is read, so nothing held out can leak; `limit` takes that many documents at random.
+    Titles are not questions, but they name what a text is about, as a query does (GPL and InPars adapt
+    rankers to a corpus the same way, with generated questions instead of titles)."""
+    data = load_beir(folder, "test")
+    titled = [p for p in data.passages if p.title and len(p.text) > len(p.title) + 20]
+    if limit is not None and limit < len(titled):
+        rng = np.random.default_rng(seed)
+        titled = [titled[i] for i in sorted(rng.choice(len(titled), size=limit, replace=False))]
+    bodies = [_body(p) for p in data.passages if p.title]
+    targets = [Target(f"title:{p.chunk_id}", p.title, (p.chunk_id,)) for p in titled]
+    return _mine(targets, bodies, MineOptions(options.negatives, "bm25", options.depth), None, None)
+
+
+def _body(passage: Chunk) -> Chunk:
+    text = (
+        passage.text[len(passage.title) :].strip() if passage.text.startswith(passage.title) else passage.text
+    )
+    return Chunk(passage.chunk_id, passage.doc_id, text, 0, len(text))
+
+
 # --- a question set in a corpus --------------------------------------------------------------------------------
 
 
