@@ -1,10 +1,12 @@
 """Does reranking hurt plain RAG on the fictional sample? `python -m bench rerank_ladder`.
 
 Trains a cross-encoder on the sample's *generated* question set (the human-written set held out, so no evaluation
-question is trained on), then runs plain RAG, the LLM reranker (fused with the retriever's order, the default),
-the LLM reranker replacing the order (the old behaviour) and the trained cross-encoder on the human-written
-questions with the 0.5B model, and reports each against plain RAG with the paired test (exact McNemar on
-`contains`). Not a speed target: an experiment, run by name. PLAYGROUND_BENCH_N limits the questions (default: all).
+question is trained on), then runs plain RAG, the LLM reranker and the trained cross-encoder, each fused with the
+retriever's order (the default) and replacing it, on the human-written questions with the 0.5B model, and
+reports each against plain RAG with the paired test (exact McNemar on `contains`). The settings are
+`techniques.yaml`'s, and the shipped sample replays are imported first, so plain RAG and the fused LLM reranker
+(that file's `rag` and `+ rerank`) answer from them. Not a speed target: an experiment, run by name.
+PLAYGROUND_BENCH_N limits the questions (default: all).
 """
 
 from __future__ import annotations
@@ -26,8 +28,14 @@ from playground.evaluation.stats import compare_variants
 FICTIONAL = ROOT / "sample_corpus" / "fictional"
 TRAIN = FICTIONAL / "generated_questions.jsonl"
 HUMAN = FICTIONAL / "questions.jsonl"
-BASE = {"use_retrieval": True, "top_k": 4, "model": "local:qwen2.5-0.5b", "max_tokens": 64}
+TECHNIQUES = ROOT / "sample_corpus" / "variants" / "techniques.yaml"
 CANDIDATES = 10
+
+
+def _base() -> dict[str, Any]:
+    """techniques.yaml's defaults: its `rag` and `+ rerank` are this ladder's first two rungs."""
+    defaults = yaml.safe_load(TECHNIQUES.read_text(encoding="utf-8"))["defaults"]
+    return dict(defaults) | {"use_retrieval": True}
 
 
 def _playground(*args: str, data_dir: Path) -> None:
@@ -37,15 +45,20 @@ def _playground(*args: str, data_dir: Path) -> None:
 
 def _variants(cross_encoder: Path) -> list[dict[str, Any]]:
     rerank = {"reranker": "llm", "rerank_candidates": CANDIDATES}
+    trained = {
+        "reranker": "cross-encoder",
+        "reranker_model": f"ce:{cross_encoder}",
+        "rerank_candidates": CANDIDATES,
+    }
     return [
         {"name": "rag"},
         {"name": "+ rerank (LLM, fused)", **rerank},
         {"name": "+ rerank (LLM, replace)", **rerank, "rerank_fusion": "replace"},
+        {"name": "+ cross-encoder (trained on the generated set, fused)", **trained},
         {
-            "name": "+ cross-encoder (trained on the generated set)",
-            "reranker": "cross-encoder",
-            "reranker_model": f"ce:{cross_encoder}",
-            "rerank_candidates": CANDIDATES,
+            "name": "+ cross-encoder (trained on the generated set, replace)",
+            **trained,
+            "rerank_fusion": "replace",
         },
     ]
 
@@ -54,6 +67,7 @@ def main(limit: int | None = None) -> None:
     limit = limit or int(os.environ.get("PLAYGROUND_BENCH_N", "0")) or None
     data_dir = Path(os.environ.get("PLAYGROUND_DATA_DIR") or tempfile.mkdtemp(prefix="bench-rerank-"))
     model = data_dir / "models" / "ce-fictional-generated"
+    _playground("replays", "import", data_dir=data_dir)
     started = time.perf_counter()
     _playground(
         "finetune-reranker", "--questions", str(TRAIN), "--corpus", str(FICTIONAL / "docs"),
@@ -61,7 +75,7 @@ def main(limit: int | None = None) -> None:
     )  # fmt: skip
     train_s = time.perf_counter() - started
     variants = data_dir / "rerank-ladder.yaml"
-    spec = {"corpus": str(FICTIONAL / "docs"), "defaults": BASE, "variants": _variants(model)}
+    spec = {"corpus": str(FICTIONAL / "docs"), "defaults": _base(), "variants": _variants(model)}
     variants.write_text(yaml.safe_dump(spec, sort_keys=False))
     out = RESULTS / "rerank-ladder.json"
     args = ["eval", "--variants", str(variants), "--questions", str(HUMAN), "--no-store", "--out", str(out)]

@@ -173,7 +173,7 @@ def test_config_asks_for_a_cross_encoder_and_says_where_to_get_one() -> None:
     )
     assert (
         resolve_fusion("llm", "auto") == "interpolate"
-        and resolve_fusion("cross-encoder", "auto") == "replace"
+        and resolve_fusion("cross-encoder", "auto") == "interpolate"
     )
 
 
@@ -228,6 +228,7 @@ def test_a_cross_encoder_reranks_a_real_index_and_scores_come_from_the_cache(
         reranker="cross-encoder",
         reranker_model=f"ce:{cross_encoder_dir}",
         rerank_candidates=5,
+        rerank_fusion="replace",  # the cross-encoder's order alone (auto interpolates)
     )
     cached: list[CachedReranker] = []
 

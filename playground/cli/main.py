@@ -66,7 +66,7 @@ def _add_reranker_options(p: Any) -> None:
         "--fusion",
         choices=("auto", *FUSIONS),
         default="auto",
-        help="How reranker scores meet BM25's order (default auto: interpolate for the LLM, replace for a cross-encoder).",
+        help="How reranker scores meet BM25's order (default auto: interpolate, for every reranker).",
     )
     p.add_argument(
         "--weight",

@@ -87,8 +87,8 @@ class VariantConfig(_Frozen):
         "auto",
         description="How the reranker's scores meet the retriever's order: reciprocal rank fusion, a weighted "
         "sum of the reranker's probability and the min-max scaled retriever score, or the reranker's order "
-        "alone. auto: interpolate for the LLM (measured on SciFact, bench/RESULTS-retrieval.md), replace "
-        "for a cross-encoder.",
+        "alone. auto: interpolate, for every reranker (measured on SciFact and the fictional sample: "
+        "bench/RESULTS-retrieval.md).",
     )
     rerank_weight: float = Field(
         0.5, ge=0.0, le=1.0, description="interpolate: the reranker's share of the fused score."
