@@ -40,11 +40,15 @@ def _edit_first_question(page: Any) -> None:
     assert box is not None
     # The first row's question cell: after the row markers and the id column; header and rows are 35 px high.
     grid.click(position={"x": 160, "y": 35 + 17})
-    page.keyboard.press("Enter")  # opens the cell's editor with its text
-    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")  # opens the cell's editor (a textarea over the canvas) with its text
+    editor = page.locator("textarea.gdg-input")
+    editor.wait_for(state="visible", timeout=30_000)  # keys sent before it opens would edit the grid instead
+    assert not editor.input_value().endswith(EDIT_MARK)
     page.keyboard.press("End")
     page.keyboard.type(EDIT_MARK)
+    assert editor.input_value().endswith(EDIT_MARK), editor.input_value()
     page.keyboard.press("Enter")
+    editor.wait_for(state="detached", timeout=30_000)
     wait_for_run(page)
 
 
