@@ -19,7 +19,7 @@ KINDS = {
     "cross-encoder": "A cross-encoder (a model made for ranking)",
 }
 FUSIONS = {
-    "auto": "Automatic (mixed in for the language model, the cross-encoder's own order)",
+    "auto": "Automatic (both scores mixed, half and half: a sure re-ranker leads, an unsure one moves little)",
     "rrf": "Merge both orders (reciprocal rank fusion)",
     "interpolate": "Mix both scores, weighted",
     "replace": "The re-ranker's order alone",
