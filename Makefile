@@ -32,10 +32,12 @@ test:
 setup:
 	bash scripts/setup.sh
 
-# ruff (style and bugs), mypy (types, config in pyproject.toml) and import-linter (the library's layers and
-# "playground never imports streamlit", contracts in pyproject.toml [tool.importlinter]).
+# ruff (style, bugs and formatting), mypy (types, config in pyproject.toml) and import-linter (the library's
+# layers and "playground never imports streamlit", contracts in pyproject.toml [tool.importlinter]).
+LINTED = playground tests app.py pages ui bench scripts
 lint:
-	.venv/bin/ruff check playground tests app.py pages ui bench
+	.venv/bin/ruff check $(LINTED)
+	.venv/bin/ruff format --check $(LINTED)
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 

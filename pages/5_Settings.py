@@ -129,27 +129,27 @@ st.code(str(state.settings().data_dir), language=None)
 st.caption("Indexes and results are kept here. Set PLAYGROUND_DATA_DIR before starting the app to move it.")
 
 with st.expander("Server settings (set as environment variables before starting the app)"):
-    current = state.settings()
+    server = state.settings()
     st.dataframe(
         [
             {
                 "variable": "PLAYGROUND_CHROMA_URL",
-                "value": current.chroma_url or "(embedded store)",
+                "value": server.chroma_url or "(embedded store)",
                 "what it does": "Keep the indexes on a chromadb server instead of in the data folder.",
             },
             {
                 "variable": "PLAYGROUND_CONCURRENCY",
-                "value": str(current.concurrency or "auto"),
+                "value": str(server.concurrency or "auto"),
                 "what it does": "Answers in flight at once during an evaluation (auto: 4 hosted, 1 local).",
             },
             {
                 "variable": "PLAYGROUND_REQUEST_TIMEOUT_S",
-                "value": f"{current.request_timeout_s:g}",
+                "value": f"{server.request_timeout_s:g}",
                 "what it does": "Seconds to wait for a hosted model's answer.",
             },
             {
                 "variable": "PLAYGROUND_MAX_RETRIES",
-                "value": str(current.max_retries),
+                "value": str(server.max_retries),
                 "what it does": "Retries after a timeout, a dropped connection, a 429 or a 5xx answer.",
             },
         ],
@@ -183,7 +183,7 @@ if (
         help="Deletes every cached answer, embedding and search, so the next evaluation asks the models again. "
         "Saved runs in the History stay.",
     )
-    and resources.guarded("clearing the answer cache", cache.clear_cache, state.settings())
+    and resources.guarded("clearing the answer cache", cache.clear_cache, state.settings()) is not None
 ):
     st.success("The answer cache is empty now.")
 stats = resources.guarded("reading the answer cache", cache.cache_stats, state.settings())

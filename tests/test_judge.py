@@ -143,7 +143,8 @@ def test_a_run_judges_every_answer_and_keeps_verdicts_reasons_and_failures(corpu
     assert {"judge_correct_verdict", "judge_correct_reason", "faithfulness_reason"} <= set(answers.columns)
     from playground.reporting.report import summary_tables
 
-    assert "<h3>Judged</h3>" in summary_tables(saved) and "judged correct (LLM judge)" in summary_tables(saved)
+    tables = summary_tables(saved)
+    assert "<h3>Judged</h3>" in tables and "judged correct (LLM judge)" in tables
 
 
 def test_judge_calls_are_cached_logged_and_kept_apart_from_the_answer_cost(corpus, settings):

@@ -88,7 +88,8 @@ def safe_url(url: str) -> str:
 def model_identity(name: str, settings: Settings, adapter: Path | None = None) -> str:
     """What decides a model's answers: the GGUF SHA-256 (and adapter's) locally, the base URL when hosted."""
     parsed = parse_model_name(name)
-    adapter = adapter if adapter is not None else parsed.lora  # `local:<model>+lora:<adapter.gguf>`: fine-tuned
+    # `local:<model>+lora:<adapter.gguf>`: fine-tuned
+    adapter = adapter if adapter is not None else parsed.lora
     model = parsed.base
     if model.is_catalogued:
         identity = f"{model}#sha256={CATALOGUE[model.model].sha256}"
