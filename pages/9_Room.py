@@ -34,6 +34,7 @@ if member is None or not member.is_facilitator:
     st.caption("Only the facilitator can change these settings; your pages follow them.")
     st.stop()
 
+room_settings.own_runs(found)
 st.subheader("Change the room's settings")
 st.caption(
     "Open a corpus on the Corpus page and a question set on the Evaluate page to offer them here. Saving "

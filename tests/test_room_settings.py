@@ -169,6 +169,29 @@ def test_the_facilitator_offers_the_corpus_and_questions_open_now(
     assert folder.parent == settings.data_dir / rooms.CORPUS_DIR
     assert rooms.load_corpus(folder).documents == small_corpus.documents
     assert at.selectbox(key="room_corpus").value == saved.corpus  # listed as the room's corpus from now on
+    assert "your own evaluations join the leaderboard" in texts(at)  # what is open is now the room's
+
+
+def test_the_facilitators_own_runs_on_the_room_set_join_the_leaderboard(
+    make_app: MakeApp,  # noqa: F811
+    join: Join,
+    settings: Settings,
+    small_corpus: Corpus,  # noqa: F811
+) -> None:
+    found = _room_with_small_set(settings, small_corpus)
+    join(FACILITATOR)
+    at = make_app(ROOM_PAGE, corpus=None)
+    assert "your own evaluations join" not in texts(at)
+    ok(at.button(key="room_open_set").click().run())
+    assert at.session_state[state.CORPUS_SOURCE] == room_rules.FOLDER_SOURCE + found.corpus
+    assert at.session_state[state.QUESTIONS_SOURCE] == "saved:room set"
+    assert "your own evaluations join the leaderboard" in texts(at)
+    ok(at.switch_page(EVALUATE).run())
+    at.number_input(key="ev_limit").set_value(1)
+    ok(at.button(key="ev_run").click().run())
+    store = ExperimentStore(settings)
+    meta = store.load_run(store.list_runs()[0]["id"])["meta"]
+    assert (meta["room"], meta["participant"]) == ("r1", "Grace")
 
 
 def test_a_hosted_key_stays_in_memory_and_is_never_shown(

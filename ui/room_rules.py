@@ -66,17 +66,23 @@ def max_questions() -> int | None:
 
 
 def run_meta() -> dict[str, str]:
-    """What this session's runs are stored with: the room and the participant's name (the leaderboard reads
-    them); nothing outside a room, for the facilitator, or while the room's corpus or questions failed to load
-    (such a run answered other questions, so it is not the room's)."""
-    found, member = followed_room(), room.current_member()
-    if found is None or member is None:
+    """What this session's runs are stored with: the room and the member's name (the leaderboard reads them);
+    nothing outside a room, or when the session has not the room's corpus and question set open (such a run
+    answered other questions, so it is not the room's: a participant's that failed to load, or the facilitator's
+    on anything else)."""
+    member = room.current_member()
+    if not room.room_mode() or member is None:
         return {}
-    on_room_set = (state.corpus_source(), state.questions_source()) == (
+    found = rooms.ensure_room(state.settings())
+    return rooms.run_meta(found, member) if on_room_set(found) else {}
+
+
+def on_room_set(found: RoomSettings) -> bool:
+    """Whether this session has the room's corpus and question set open."""
+    return (state.corpus_source(), state.questions_source()) == (
         corpus_source(found),
         questions_source(found),
     )
-    return rooms.run_meta(found, member) if on_room_set else {}
 
 
 # --- following the room -------------------------------------------------------------------------------------
@@ -140,6 +146,12 @@ def _follow_questions(found: RoomSettings) -> None:
         )
 
 
+def open_room_set(found: RoomSettings) -> None:
+    """Open the room's corpus and question set in this session: the facilitator's way to run on them too."""
+    _follow_corpus(found)
+    _follow_questions(found)
+
+
 def follow_room() -> RoomSettings | None:
     """For a page that uses the corpus: in a room, make the room's corpus, question set and an allowed model the
     session's (when the session starts, the room changes, or something replaced them); None when free."""
@@ -147,8 +159,7 @@ def follow_room() -> RoomSettings | None:
     found = followed_room()
     if found is None:
         return None
-    _follow_corpus(found)
-    _follow_questions(found)
+    open_room_set(found)
     allowed = rooms.allowed_models(found, app_default_model())
     if state.default_model() not in allowed:
         state.set_default_model(allowed[0])  # the session's variants follow their default

@@ -67,6 +67,23 @@ def summary(found: RoomSettings) -> None:
     st.markdown(f"**Key for hosted models:** {held}")
 
 
+def own_runs(found: RoomSettings) -> None:
+    """Whether the facilitator's own runs join the leaderboard, and the button that makes them."""
+    if room_rules.on_room_set(found):
+        st.caption(
+            "You have the room's corpus and question set open: your own evaluations join the leaderboard too."
+        )
+        return
+    st.button(
+        "Work on the room's corpus and questions",
+        icon=":material/login:",
+        key="room_open_set",
+        on_click=room_rules.open_room_set,
+        args=(found,),
+        help="Opens them in your pages, so that your own evaluations join the leaderboard beside everyone's.",
+    )
+
+
 # --- the facilitator's options ------------------------------------------------------------------------------
 
 
@@ -196,6 +213,8 @@ def _chosen_corpus(key: str) -> str:
     name = f"the facilitator's corpus, {len(corpus.documents)} documents"
     folder = str(rooms.save_corpus(state.settings(), dataclasses.replace(corpus, name=name)))
     st.session_state[f"{key}_corpus"] = folder  # the option it is listed under from now on
+    # the open corpus is now the room's: the facilitator's runs on it join the leaderboard
+    state.set_corpus(corpus, state.corpus_label(), room_rules.FOLDER_SOURCE + folder)
     return folder
 
 
