@@ -18,7 +18,16 @@ from playground.core.errors import InputError
 from playground.core.settings import Settings
 from playground.finetune import data, evaluate, jobs, registry
 from playground.finetune.progress import Monitor
-from playground.finetune.reranker import RerankHyper, ranked_lists, save_chunks, train_reranker
+from playground.finetune.reranker import (
+    IN_BATCH_NEGATIVES,
+    RerankHyper,
+    planned_size,
+    ranked_lists,
+    save_chunks,
+    steps_for,
+    train_reranker,
+    training_rows,
+)
 from playground.finetune.reranker_data import (
     RerankExample,
     Target,
@@ -106,6 +115,15 @@ def test_listwise_rows_give_every_evidence_passage_the_same_number_of_negatives(
     ]
     with pytest.raises(InputError, match="loss one of"):
         RerankHyper(loss="pairwise")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("loss", ["bce", "listwise"])
+def test_the_planned_size_counts_an_epoch_as_training_does(loss: str) -> None:
+    hyper = RerankHyper(loss=loss, negatives=3, epochs=2, batch_size=4)  # type: ignore[arg-type]
+    examples = [RerankExample(f"q{i}", f"question {i}", ("evidence",), ("a", "b", "c")) for i in range(7)]
+    planned = planned_size(len(examples), hyper)
+    assert planned.steps == steps_for(training_rows(examples, hyper), hyper)
+    assert planned.pairs_read == 2 * 7 * (4 if loss == "bce" else 4 + IN_BATCH_NEGATIVES)
 
 
 # --- a real (tiny) training -----------------------------------------------------------------------------------
@@ -259,6 +277,9 @@ def test_titles_become_questions_for_their_texts_without_giving_the_title_away(b
     assert lamps.positives == ("Grow lamps give herbs and plants light for twelve hours a day.",)
     assert all(not n.startswith(("Glass kettles ", "The water tank ")) for n in lamps.negatives)
     assert len(title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"), limit=2)) == 2
+    for judged in (beir_dir / "qrels").iterdir():
+        judged.unlink()  # titles read no query and no judgement: a corpus alone is enough
+    assert len(title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"))) == len(TITLES)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import streamlit as st
 from playground.core.documents import Corpus
 from playground.finetune import data, evaluate, registry
 from playground.finetune.charts import before_after_chart
-from playground.finetune.reranker import IN_BATCH_NEGATIVES, LOSSES, RerankHyper, save_chunks, steps_for
+from playground.finetune.reranker import LOSSES, RerankHyper, planned_size, save_chunks
 from ui import resources, state
 
 LOSS_LABELS = {"bce": "Pairwise yes / no", "listwise": "Ranked (listwise)"}
@@ -93,13 +93,11 @@ def hyper() -> RerankHyper:
 def size_text(questions: int, plan: RerankHyper) -> str:
     """What a run will read, and roughly how long it takes (layers scale the time; a listwise step reads each
     question's evidence, its negatives and a few other questions' passages)."""
-    per_question = 1 + plan.negatives + (IN_BATCH_NEGATIVES if plan.loss == "listwise" else 0)
-    rows = questions if plan.loss == "listwise" else questions * (1 + plan.negatives)
-    steps = steps_for(rows, plan)
+    size = planned_size(questions, plan)
     layers = plan.layers or 6
     return (
-        f"{questions} questions, each with {plan.negatives} hard negatives: {steps} steps reading about "
-        f"{plan.epochs * questions * per_question} pairs in all. On 2 CPU cores expect roughly "
+        f"{questions} questions, each with {plan.negatives} hard negatives: {size.steps} steps reading about "
+        f"{size.pairs_read} pairs in all. On 2 CPU cores expect roughly "
         f"{5 * 6 / layers:.0f} pairs per second at max length 256 with {layers} layers, plus a minute to mine "
         "negatives."
     )

@@ -71,9 +71,14 @@ def _qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
+def load_passages(folder: Path) -> list[Chunk]:
+    """A BEIR folder's documents alone (corpus.jsonl), for what reads no query and no judgement."""
+    return [_passage(row) for row in _jsonl(Path(folder) / "corpus.jsonl")]
+
+
 def load_beir(folder: Path, split: str = "test") -> BeirData:
     folder = Path(folder)
-    passages = [_passage(row) for row in _jsonl(folder / "corpus.jsonl")]
+    passages = load_passages(folder)
     queries = {str(row["_id"]): str(row["text"]) for row in _jsonl(folder / "queries.jsonl")}
     qrels = _qrels(folder / "qrels" / f"{split}.tsv")
     if not passages or not any(q in queries for q in qrels):

@@ -226,6 +226,22 @@ def training_rows(examples: Sequence[RerankExample], hyper: RerankHyper) -> int:
     return sum(e.pairs for e in examples)
 
 
+@dataclass(frozen=True)
+class PlannedSize:
+    """What a run on `questions` questions (one evidence passage each) will do, before any is mined."""
+
+    steps: int
+    pairs_read: int  # question-passage pairs the model reads over all epochs
+
+
+def planned_size(questions: int, hyper: RerankHyper) -> PlannedSize:
+    """As `training_rows` counts it, from a count: a listwise step also reads a few other questions' passages."""
+    listwise = hyper.loss == "listwise"
+    rows = questions if listwise else questions * (1 + hyper.negatives)
+    per_question = 1 + hyper.negatives + (IN_BATCH_NEGATIVES if listwise else 0)
+    return PlannedSize(steps_for(rows, hyper), hyper.epochs * questions * per_question)
+
+
 def _fit(
     examples: Sequence[RerankExample], staging: Path, hyper: RerankHyper, base: Path, monitor: Monitor
 ) -> Any:

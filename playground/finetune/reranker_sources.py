@@ -14,7 +14,7 @@ import numpy as np
 from playground.core.config import IndexConfig
 from playground.core.documents import Chunk
 from playground.core.errors import InputError
-from playground.evaluation.beir import BeirData, embed_passages, load_beir
+from playground.evaluation.beir import BeirData, embed_passages, load_beir, load_passages
 from playground.finetune.data import TrainingItem, answerable, items_from_questions
 from playground.finetune.reranker_data import (
     Embed,
@@ -119,12 +119,12 @@ def title_examples(
     No judged query is read, so nothing held out can leak; `limit` takes that many documents at random.
     Titles are not questions, but they name what a text is about, as a query does (GPL and InPars adapt
     rankers to a corpus the same way, with generated questions instead of titles)."""
-    data = load_beir(folder, "test")
-    titled = [p for p in data.passages if p.title and len(p.text) > len(p.title) + 20]
+    passages = load_passages(folder)
+    titled = [p for p in passages if p.title and len(p.text) > len(p.title) + 20]
     if limit is not None and limit < len(titled):
         rng = np.random.default_rng(seed)
         titled = [titled[i] for i in sorted(rng.choice(len(titled), size=limit, replace=False))]
-    bodies = [_body(p) for p in data.passages if p.title]
+    bodies = [_body(p) for p in passages if p.title]
     targets = [Target(f"title:{p.chunk_id}", p.title, (p.chunk_id,)) for p in titled]
     return _mine(targets, bodies, MineOptions(options.negatives, "bm25", options.depth), None, None)
 
