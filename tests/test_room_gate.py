@@ -20,7 +20,15 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from playground.workshop.access import COOKIE, SECRET_ENV, Member, RoomCodes, issue_token, read_token
-from playground.workshop.gate import NO_NAME, WRONG_CODE, AccessGate, cookies, safe_next
+from playground.workshop.gate import (
+    NO_NAME,
+    TOO_MANY,
+    WRONG_CODE,
+    AccessGate,
+    CodeThrottle,
+    cookies,
+    safe_next,
+)
 from ui import room
 from ui.workshop_app import RoomSetupError, banner, room_codes
 
@@ -140,6 +148,23 @@ def test_a_wrong_code_shows_the_form_again_with_what_to_do_and_sets_no_cookie(cl
     assert "That code is not right: ask the facilitator" in r.text and WRONG_CODE in r.text
     assert 'value="Eve &lt;b&gt;"' in r.text, "the name typed is kept, escaped"
     assert "guess" not in r.text, "a typed code is never echoed"
+
+
+def test_after_too_many_wrong_codes_even_the_right_one_waits_a_minute(app):
+    now = [0.0]
+    throttle = CodeThrottle(limit=3, window_s=60, clock=lambda: now[0])
+    gate = AccessGate(app, codes=CODES, secret=SECRET, throttle=throttle)
+    guesser = TestClient(gate, follow_redirects=False, client=("10.0.0.9", 5000))
+    neighbour = TestClient(gate, follow_redirects=False, client=("10.0.0.7", 5000))
+    for guess in ("a", "b", "c"):
+        assert guesser.post("/join", data={"code": guess, "name": "Eve"}).status_code == 403
+    r = guesser.post("/join", data={"code": CODES.participant, "name": "Eve"})
+    assert r.status_code == 429 and r.headers["retry-after"] == "60" and "set-cookie" not in r.headers
+    assert TOO_MANY in r.text and 'value="Eve"' in r.text
+    assert neighbour.post("/join", data={"code": CODES.participant, "name": "Ada"}).status_code == 303
+    now[0] = 61.0  # a minute later
+    assert guesser.post("/join", data={"code": CODES.participant, "name": "Eve"}).status_code == 303
+    assert app.seen == []
 
 
 def test_an_empty_name_asks_for_one(client):

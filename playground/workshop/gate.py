@@ -5,6 +5,7 @@ port. `AccessGate` wraps the whole app (http and websocket alike) and lets a req
 signed by the room (`access.issue_token`). Without one, a page address gets the join form, anything else (scripts,
 `/_stcore/*`, media, uploads, components) a bare 403, and a websocket is closed before it is accepted, so its
 handshake fails. Only `/_stcore/health` stays open: it says "ok" and nothing else, and start-up scripts poll it.
+Wrong codes are throttled per address (`CodeThrottle`), so a code cannot be guessed by trying them all.
 
 Plain ASGI, so it runs in front of any ASGI app (st.App in the room, a dummy app in tests).
 """
@@ -12,6 +13,8 @@ Plain ASGI, so it runs in front of any ASGI app (st.App in the room, a dummy app
 from __future__ import annotations
 
 import html
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -40,6 +43,12 @@ HEALTH = "/_stcore/health"
 ASSET_ROOTS = ("_stcore", "static", "media", "component", "app", "auth", "oauth2callback")
 MAX_FORM_BYTES = 8192  # a code, a name and a path: anything bigger is not our form
 WRONG_CODE = "That code is not right: ask the facilitator for the access code."
+# A room behind one router shares an address: the limit leaves a whole room its typos, not a guesser its millions.
+MAX_WRONG_CODES, WRONG_CODE_WINDOW_S = 10, 60.0
+TOO_MANY = (
+    "Too many wrong codes from this computer in the last minute: wait a minute, then type the code the "
+    "facilitator gave you."
+)
 NO_NAME = "Type a display name: it is how the room sees your runs."
 # The join page needs nothing from anywhere: its style is inline and it posts only to this server.
 PAGE_HEADERS = [
@@ -53,15 +62,48 @@ PAGE_HEADERS = [
 ]
 
 
+class CodeThrottle:
+    """Counts wrong codes per client address over a sliding window; an address at the limit is refused."""
+
+    def __init__(
+        self,
+        limit: int = MAX_WRONG_CODES,
+        window_s: float = WRONG_CODE_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window_s, self.clock = limit, window_s, clock
+        self._wrong: dict[str, deque[float]] = {}
+
+    def blocked(self, address: str) -> bool:
+        self._expire()
+        return len(self._wrong.get(address, ())) >= self.limit
+
+    def wrong(self, address: str) -> None:
+        self._expire()
+        self._wrong.setdefault(address, deque()).append(self.clock())
+
+    def _expire(self) -> None:
+        """Forget wrong codes older than the window, and addresses left with none (the table stays small)."""
+        cutoff = self.clock() - self.window_s
+        for address, times in list(self._wrong.items()):
+            while times and times[0] <= cutoff:
+                times.popleft()
+            if not times:
+                del self._wrong[address]
+
+
 class AccessGate:
     """Lets through only members of the room (a valid signed cookie); serves `/join` and `/leave` itself."""
 
-    def __init__(self, app: ASGIApp, codes: RoomCodes, secret: str) -> None:
+    def __init__(
+        self, app: ASGIApp, codes: RoomCodes, secret: str, throttle: CodeThrottle | None = None
+    ) -> None:
         if not secret:
             raise ValueError("AccessGate needs the room's secret to sign and check cookies.")
         self.app = app
         self.codes = codes
         self.secret = secret
+        self.throttle = throttle or CodeThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -93,19 +135,24 @@ class AccessGate:
             asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("next", ["/"])[0]
             await _send_page(send, 200, join_page(next_path=safe_next(asked)))
         elif method == "POST":
-            await self._join(receive, send)
+            await self._join(_address(scope), receive, send)
         else:
             await _send(send, 405, headers=[(b"allow", b"GET, HEAD, POST")])
 
-    async def _join(self, receive: Receive, send: Send) -> None:
+    async def _join(self, address: str, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
         if body is None:
             await _send(send, 413)
             return
         form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
         name, next_path = clean_name(form.get("name", "")), safe_next(form.get("next", "/"))
+        if self.throttle.blocked(address):  # not even checked: a guesser learns nothing while refused
+            page = join_page(error=TOO_MANY, name=name, next_path=next_path)
+            await _send(send, 429, page.encode(), [*PAGE_HEADERS, (b"retry-after", b"60")])
+            return
         role = self.codes.role_for(form.get("code", ""))
         if role is None:
+            self.throttle.wrong(address)
             await _send_page(send, 403, join_page(error=WRONG_CODE, name=name, next_path=next_path))
         elif not name:
             await _send_page(send, 400, join_page(error=NO_NAME, next_path=next_path))
@@ -125,6 +172,12 @@ def cookies(scope: Scope) -> dict[str, str]:
             if sep and name:
                 found.setdefault(name, val.strip().strip('"'))
     return found
+
+
+def _address(scope: Scope) -> str:
+    """The client's address as the server saw it (no proxy header is trusted: anyone could send one)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def safe_next(path: str) -> str:
