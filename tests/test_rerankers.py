@@ -29,12 +29,14 @@ from playground.ingest.questions import parse_questions
 from playground.models.fake import FakeLLM
 from playground.models.registry import get_reranker
 from playground.rag.pipeline import build_pipeline
-from playground.rag.strategies import cross_encoder_rerank, llm_rerank
+from playground.rag.strategies import cross_encoder_rerank, listwise_rerank, llm_rerank
+from playground.rag.strategies.rerank import listwise_messages, parse_ranking
 from playground.rag.strategies.rerank_fusion import FUSIONS, fused_order, resolve_fusion
 from playground.reporting.bundle import run_cache_export
 from playground.retrieval.index import ScoredChunk
 from playground.storage.cached_reranker import CachedReranker, reranker_cache
 from playground.storage.response_cache import ResponseCache
+from tests.conftest import FAST_LOCAL_MODEL
 
 RETURN_Q = "What does a return label cost?"
 QUESTIONS = [
@@ -405,3 +407,54 @@ def test_a_bad_fusion_name_is_refused() -> None:
         resolve_fusion("llm", "average")
     with pytest.raises(ValidationError, match="rerank_fusion"):
         VariantConfig(use_retrieval=True, reranker="llm", rerank_fusion="average")  # type: ignore[arg-type]
+
+
+# --- listwise (RankGPT-style) -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "order", "named"),
+    [
+        ("[3] > [1] > [2]", [2, 0, 1], 3),
+        ("3 > 3 > 7 > 1", [2, 0, 1], 2),  # a repeat and a number out of range are skipped, 2 follows
+        ("I cannot rank these passages.", [0, 1, 2], 0),
+    ],
+)
+def test_a_listwise_reply_is_read_as_an_order_of_every_passage(
+    reply: str, order: list[int], named: int
+) -> None:
+    assert parse_ranking(reply, 3) == (order, named)
+
+
+def test_listwise_reranking_orders_by_the_reply_and_keeps_the_search_order_when_none_is_given() -> None:
+    hits = _hits("first passage", "second passage", "third passage, the answer")
+    ranked = listwise_rerank("q", hits, FakeLLM(rules=[(r"Rank the 3", "3 > 1 > 2")]), top_k=2)
+    assert [h.chunk.chunk_id for h in ranked.hits] == ["c2", "c0"]
+    assert ranked.scores == {"c0": pytest.approx(2 / 3), "c1": pytest.approx(1 / 3), "c2": 1.0}
+    assert (ranked.method, ranked.unparsed) == ("listwise", 0)
+    shown = listwise_messages("q", [h.chunk.text for h in hits])[1]["content"]
+    assert "[1] first passage" in shown and "[3] third passage, the answer" in shown
+    silent = listwise_rerank("q", hits, FakeLLM(rules=[(r".", "No idea.")]), top_k=3, fusion="replace")
+    assert [h.chunk.chunk_id for h in silent.hits] == ["c0", "c1", "c2"] and silent.unparsed == 1
+
+
+@pytest.mark.slow
+def test_the_local_model_ranks_passages_listwise(settings: Settings) -> None:
+    """The real 0.5B model, through the cache, names an order of three passages with the evidence first."""
+    from playground.models.registry import get_llm
+    from playground.storage.cached_models import CachedLLM
+    from playground.storage.keys import model_identity
+
+    llm = CachedLLM(
+        get_llm(FAST_LOCAL_MODEL, settings),
+        ResponseCache(settings),
+        model_identity(FAST_LOCAL_MODEL, settings),
+    )
+    hits = _hits(
+        "Dogs bark at night.", "A return label costs 6.50 euros.", "Returns are accepted within 30 days."
+    )
+    result = listwise_rerank("How much does a return label cost?", hits, llm, top_k=3, fusion="replace")
+    assert result.hits[0].chunk.chunk_id == "c1" and result.unparsed == 0
+    assert sorted(result.scores.values()) == pytest.approx([1 / 3, 2 / 3, 1.0], abs=1e-6)
+    again = listwise_rerank("How much does a return label cost?", hits, llm, top_k=3, fusion="replace")
+    assert again.hits == result.hits and llm.hits == 1  # the second ask came from the cache

@@ -316,6 +316,19 @@ def test_rerank_bench_reorders_the_bm25_candidates(beir_dir, settings):
     assert result["ndcg@10"] == result["baseline"]["ndcg@10"] == 1.0
 
 
+def test_rerank_bench_can_rank_listwise(beir_dir, settings):
+    llm = FakeLLM(rules=[(r"Rank the", "2 > 1 > 3")])
+    options = BenchOptions("rerank", limit=2, candidates=3, reranker="listwise", fusion="replace")
+    result = run_retrieval_bench(beir_dir, options, settings, llm=llm)
+    first = result["per_query"][0]
+    assert first["method"] == "listwise" and set(first["after"]) >= set(first["before"])
+    assert result["reranker"] == "listwise" and set(result["fusions"]) >= {
+        "replace",
+        "rrf",
+        "interpolate 0.5",
+    }
+
+
 def test_hyde_bench_records_passages_and_fallbacks(beir_dir, settings):
     llm = FakeLLM(rules=[(r"cats purr", "Purring is a sound cats make when they are content."), (r".", "")])
     result = run_retrieval_bench(beir_dir, BenchOptions("hyde", limit=2), settings, llm=llm)

@@ -55,12 +55,13 @@ def _add_reranker_options(p: Any) -> None:
         "--reranker",
         choices=RERANKERS,
         default="llm",
-        help="rerank: the LLM's P(yes) (default) or a cross-encoder.",
+        help="rerank: the LLM's P(yes) per candidate (default), a cross-encoder, or listwise (the LLM orders "
+        "all candidates in one call, each cut to 600 characters).",
     )
     p.add_argument(
         "--reranker-model",
         help="cross-encoder: a cross-encoder folder, ce:<folder> or rerank:<model>@<url> (required); "
-        "llm: the chat model that judges (default: --model).",
+        "llm, listwise: the chat model that judges (default: --model).",
     )
     p.add_argument(
         "--fusion",

@@ -1,7 +1,8 @@
 """`playground retrieval-bench`: one retriever on a BEIR folder, with metrics comparable to published numbers.
 
 dense, bm25 and hybrid run every judged query (or the first `limit`). rerank (the BM25 top `candidates`
-reranked by the LLM's P(yes) or by a cross-encoder, fused with BM25's order by `fusion`) and hyde (HyDE with
+reranked by the LLM's P(yes), by the LLM's order of all of them in one call (listwise) or by a cross-encoder,
+fused with BM25's order by `fusion`) and hyde (HyDE with
 the local model, dense search) call a model per query, so they usually run on `limit` queries; their result
 carries the plain BM25 / dense scores on the same queries as `baseline`. A rerank run also scores every fusion
 from the same reranker scores (`fusions`) and keeps each query's scores under `per_query`, so fusions can be
@@ -34,7 +35,13 @@ from playground.evaluation.beir import (
 from playground.models.embedders import Embedder
 from playground.models.llms import LLM
 from playground.models.registry import get_embedder, get_llm, get_reranker
-from playground.rag.strategies import RerankResult, cross_encoder_rerank, hyde_query, llm_rerank
+from playground.rag.strategies import (
+    RerankResult,
+    cross_encoder_rerank,
+    hyde_query,
+    listwise_rerank,
+    llm_rerank,
+)
 from playground.rag.strategies.rerank_fusion import Fusion, fused_order, resolve_fusion
 from playground.retrieval.index import ScoredChunk
 from playground.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever, Query, Retriever
@@ -44,7 +51,7 @@ from playground.storage.keys import model_identity
 from playground.storage.response_cache import ResponseCache
 
 RETRIEVERS = ("dense", "bm25", "hybrid", "rerank", "hyde")
-RERANKERS = ("llm", "cross-encoder")
+RERANKERS = ("llm", "cross-encoder", "listwise")  # listwise: an LLM ordering all candidates in one call
 # Every fusion a rerank run also scores from the same reranker scores: (label, fusion, reranker weight).
 COMPARED_FUSIONS: tuple[tuple[str, Fusion, float], ...] = (
     ("replace", "replace", 1.0),
@@ -64,7 +71,7 @@ class BenchOptions:
     limit: int | None = None
     candidates: int = 20
     reranker: str = "llm"
-    reranker_model: str | None = None  # cross-encoder: required; llm: None means `model`
+    reranker_model: str | None = None  # cross-encoder: required; llm, listwise: None means `model`
     fusion: str = "auto"
     weight: float = 0.5
     passage_chars: int | None = None  # rerank: cut each candidate to this many characters first (speed)
@@ -167,7 +174,8 @@ def _reranker(run: _Run) -> tuple[Callable[[str, list[ScoredChunk]], RerankResul
     name = o.reranker_model or o.model
     llm = run.llm or CachedLLM(_llm(run, name), cache, model_identity(name, run.settings))
     run.extra["model"] = llm.name
-    return (lambda q, hits: llm_rerank(q, hits, llm, len(hits), fusion, o.weight)), llm
+    rerank = listwise_rerank if o.reranker == "listwise" else llm_rerank
+    return (lambda q, hits: rerank(q, hits, llm, len(hits), fusion, o.weight)), llm
 
 
 def _cut(hits: list[ScoredChunk], chars: int | None) -> list[ScoredChunk]:

@@ -8,7 +8,7 @@ from playground.rag.strategies.classify import Classification, classify_question
 from playground.rag.strategies.expansion import Expansion, expand_query
 from playground.rag.strategies.fact_check import FactCheck, fact_check
 from playground.rag.strategies.hyde import HydeResult, hyde_query
-from playground.rag.strategies.rerank import RerankResult, cross_encoder_rerank, llm_rerank
+from playground.rag.strategies.rerank import RerankResult, cross_encoder_rerank, listwise_rerank, llm_rerank
 
 __all__ = [
     "Classification",
@@ -21,5 +21,6 @@ __all__ = [
     "expand_query",
     "fact_check",
     "hyde_query",
+    "listwise_rerank",
     "llm_rerank",
 ]

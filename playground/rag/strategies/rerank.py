@@ -5,6 +5,10 @@ model gives the probability of "yes" from its next-token logits; any other model
 answers in text, read as yes = 1, no = 0 and anything else = 0.5 (counted as unparsed). Cross-encoder: one
 relevance score per candidate from a `Reranker` (a CrossEncoder folder or a rerank server).
 
+Listwise (RankGPT-style, Sun et al. 2023): one call shows the model every candidate, numbered, and asks for their
+order; position p of n becomes the score 1 - p / n. Tried on SciFact with the local models (bench/RESULTS-
+retrieval.md); not a variant option, since small models rarely give a usable order.
+
 Either way the scores meet the retriever's order through a fusion (`rerank_fusion`), and the kept chunks carry
 the reranker's own score.
 """
@@ -28,6 +32,14 @@ _USER = (
     "Does this passage help answer the question? Reply yes or no."
 )
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.I)
+# Ten candidates of this length, numbered, fit the local models' 4,096-token context with the question and reply.
+LIST_PASSAGE_CHARS = 600
+_LIST_SYSTEM = "You rank passages by how well they help answer a question. Reply with passage numbers only."
+_LIST_USER = (
+    "Question: {question}\n\n{passages}\n\nRank the {n} passages above from the most to the least helpful "
+    "for answering the question. Reply with all {n} numbers in that order, separated by >, for example: "
+    "{example}."
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,31 @@ def relevance(llm: LLM, question: str, passage: str) -> tuple[float, str, bool]:
     return (0.5, "text", False) if value is None else (value, "text", True)
 
 
+def listwise_messages(question: str, passages: Sequence[str]) -> list[Message]:
+    numbered = "\n\n".join(
+        f"[{i}] {p if len(p) <= LIST_PASSAGE_CHARS else p[:LIST_PASSAGE_CHARS] + ' ...'}"
+        for i, p in enumerate(passages, start=1)
+    )
+    example = " > ".join(str(i) for i in (2, 1, 3)[: len(passages)])
+    user = _LIST_USER.format(question=question, passages=numbered, n=len(passages), example=example)
+    return [{"role": "system", "content": _LIST_SYSTEM}, {"role": "user", "content": user}]
+
+
+def parse_ranking(text: str, n: int) -> tuple[list[int], int]:
+    """The 0-based order a reply gives `n` passages, and how many it named. Numbers outside 1..n and repeats
+    are skipped; passages the reply left out follow in the retriever's order."""
+    named = list(dict.fromkeys(int(d) - 1 for d in re.findall(r"\d+", text) if 1 <= int(d) <= n))
+    return named + [i for i in range(n) if i not in named], len(named)
+
+
+def listwise_scores(order: Sequence[int]) -> list[float]:
+    """Position p of n in `order` as the score 1 - p / n, in the passages' own order."""
+    scores = [0.0] * len(order)
+    for position, i in enumerate(order):
+        scores[i] = 1.0 - position / len(order)
+    return scores
+
+
 def _fuse(
     hits: Sequence[ScoredChunk], scores: Sequence[float], top_k: int, fusion: Fusion, weight: float
 ) -> tuple[list[ScoredChunk], dict[str, float]]:
@@ -114,6 +151,36 @@ def llm_rerank(
         scores={h.chunk.chunk_id: round(p, 6) for h, (p, _, _) in zip(hits, scored, strict=True)},
         method="+".join(methods),
         unparsed=sum(1 for *_, ok in scored if not ok),
+        fusion=fusion,
+        fused=fused,
+        reranker=llm.name,
+    )
+
+
+def listwise_rerank(
+    question: str,
+    hits: Sequence[ScoredChunk],
+    llm: LLM,
+    top_k: int,
+    fusion: Fusion = "replace",
+    weight: float = 0.5,
+) -> RerankResult:
+    """Ask for the order of every candidate in one call and keep the `top_k` best after `fusion` with the
+    retriever's order. A reply that names no candidate leaves every score equal, so the retriever's order
+    stands; one that names only some is counted as unparsed too."""
+    order, named = list(range(len(hits))), len(hits)
+    if len(hits) > 1:
+        messages = listwise_messages(question, [h.chunk.text for h in hits])
+        reply = llm.chat(messages, temperature=0.0, max_tokens=4 * len(hits) + 8).text
+        order, named = parse_ranking(reply, len(hits))
+    scores = listwise_scores(order) if named else [0.5] * len(hits)
+    kept, fused = _fuse(hits, scores, top_k, fusion, weight)
+    return RerankResult(
+        hits=kept,
+        before=[h.chunk.chunk_id for h in hits],
+        scores={h.chunk.chunk_id: round(p, 6) for h, p in zip(hits, scores, strict=True)},
+        method="listwise",
+        unparsed=0 if named == len(hits) else 1,
         fusion=fusion,
         fused=fused,
         reranker=llm.name,
