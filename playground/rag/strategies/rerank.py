@@ -121,15 +121,31 @@ def listwise_scores(order: Sequence[int]) -> list[float]:
     return scores
 
 
-def _fuse(
-    hits: Sequence[ScoredChunk], scores: Sequence[float], top_k: int, fusion: Fusion, weight: float
-) -> tuple[list[ScoredChunk], dict[str, float]]:
-    """The `top_k` candidates in their fused order, each with the reranker's score, and every fused score."""
+def _reranked(
+    hits: Sequence[ScoredChunk],
+    scores: Sequence[float],
+    top_k: int,
+    fusion: Fusion,
+    weight: float,
+    *,
+    method: str,
+    reranker: str,
+    unparsed: int = 0,
+) -> RerankResult:
+    """The `top_k` candidates in their fused order, each with the reranker's own score, and what was done."""
     retriever_scores = [h.score for h in hits]
     fused = fused_scores(retriever_scores, scores, fusion, weight)
     order = fused_order(retriever_scores, scores, fusion, weight)[:top_k]
-    kept = [ScoredChunk(hits[i].chunk, float(scores[i]), rank) for rank, i in enumerate(order, start=1)]
-    return kept, {h.chunk.chunk_id: round(f, 6) for h, f in zip(hits, fused, strict=True)}
+    return RerankResult(
+        hits=[ScoredChunk(hits[i].chunk, float(scores[i]), rank) for rank, i in enumerate(order, start=1)],
+        before=[h.chunk.chunk_id for h in hits],
+        scores={h.chunk.chunk_id: round(float(p), 6) for h, p in zip(hits, scores, strict=True)},
+        method=method,
+        unparsed=unparsed,
+        fusion=fusion,
+        fused={h.chunk.chunk_id: round(f, 6) for h, f in zip(hits, fused, strict=True)},
+        reranker=reranker,
+    )
 
 
 def llm_rerank(
@@ -143,16 +159,15 @@ def llm_rerank(
     """Score every candidate by P(yes) and keep the `top_k` best after `fusion` with the retriever's order;
     ties keep the retriever's order."""
     scored = [relevance(llm, question, hit.chunk.text) for hit in hits]
-    kept, fused = _fuse(hits, [p for p, _, _ in scored], top_k, fusion, weight)
     methods = sorted({method for _, method, _ in scored}) or ["none"]
-    return RerankResult(
-        hits=kept,
-        before=[h.chunk.chunk_id for h in hits],
-        scores={h.chunk.chunk_id: round(p, 6) for h, (p, _, _) in zip(hits, scored, strict=True)},
+    return _reranked(
+        hits,
+        [p for p, _, _ in scored],
+        top_k,
+        fusion,
+        weight,
         method="+".join(methods),
         unparsed=sum(1 for *_, ok in scored if not ok),
-        fusion=fusion,
-        fused=fused,
         reranker=llm.name,
     )
 
@@ -174,16 +189,9 @@ def listwise_rerank(
         reply = llm.chat(messages, temperature=0.0, max_tokens=4 * len(hits) + 8).text
         order, named = parse_ranking(reply, len(hits))
     scores = listwise_scores(order) if named else [0.5] * len(hits)
-    kept, fused = _fuse(hits, scores, top_k, fusion, weight)
-    return RerankResult(
-        hits=kept,
-        before=[h.chunk.chunk_id for h in hits],
-        scores={h.chunk.chunk_id: round(p, 6) for h, p in zip(hits, scores, strict=True)},
-        method="listwise",
-        unparsed=0 if named == len(hits) else 1,
-        fusion=fusion,
-        fused=fused,
-        reranker=llm.name,
+    unparsed = 0 if named == len(hits) else 1
+    return _reranked(
+        hits, scores, top_k, fusion, weight, method="listwise", unparsed=unparsed, reranker=llm.name
     )
 
 
@@ -198,13 +206,4 @@ def cross_encoder_rerank(
     """Score every candidate with a cross-encoder (or rerank server) in one call and keep the `top_k` best
     after `fusion` with the retriever's order."""
     scores = reranker.score(question, [h.chunk.text for h in hits]) if hits else []
-    kept, fused = _fuse(hits, scores, top_k, fusion, weight)
-    return RerankResult(
-        hits=kept,
-        before=[h.chunk.chunk_id for h in hits],
-        scores={h.chunk.chunk_id: round(float(s), 6) for h, s in zip(hits, scores, strict=True)},
-        method="cross-encoder",
-        fusion=fusion,
-        fused=fused,
-        reranker=reranker.name,
-    )
+    return _reranked(hits, scores, top_k, fusion, weight, method="cross-encoder", reranker=reranker.name)
