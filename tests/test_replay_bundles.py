@@ -162,11 +162,12 @@ def assert_fresh(entry: dict[str, Any], settings: Settings) -> None:
 # --- the shipped files --------------------------------------------------------------------------------------
 
 
-def test_both_ladder_bundles_are_shipped() -> None:
-    models = {b["model"] for b in LADDER_BUNDLES}
+@pytest.mark.parametrize("variants", ["ladder", "techniques"])
+def test_each_sample_variants_file_ships_a_bundle_per_local_model(variants: str) -> None:
+    models = {b["model"] for b in BUNDLES if b["variants"] == f"sample_corpus/variants/{variants}.yaml"}
     assert {"local:qwen2.5-0.5b", "local:qwen2.5-1.5b"} <= models, (
-        f"The sample ladder needs a bundle per local model, found {sorted(models)}. "
-        f"Build them: {REBUILD_REPLAYS} --only ladder-qwen2.5-0.5b --only ladder-qwen2.5-1.5b"
+        f"{variants}.yaml needs a bundle per local model, found {sorted(models)}. "
+        f"Build them: {REBUILD_REPLAYS} --only {variants}-qwen2.5-0.5b --only {variants}-qwen2.5-1.5b"
     )
 
 
@@ -203,7 +204,8 @@ def test_every_call_of_an_unchanged_run_is_in_its_bundle(entry: dict[str, Any], 
 
 
 @pytest.mark.skipif(
-    not LADDER_BUNDLES, reason="no ladder bundle yet: test_both_ladder_bundles_are_shipped fails"
+    not LADDER_BUNDLES,
+    reason="no ladder bundle yet: test_each_sample_variants_file_ships_a_bundle_per_local_model fails",
 )
 def test_a_changed_prompt_template_makes_a_bundle_stale(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
