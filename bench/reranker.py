@@ -23,6 +23,7 @@ from typing import Any
 from bench.common import RESULTS, ROOT, machine
 from playground.core.settings import Settings
 from playground.evaluation.beir import BeirData, ExactIndex, load_beir, score_run
+from playground.evaluation.retrieval_bench import paired_ndcg
 from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.progress import Monitor
 from playground.finetune.reranker import LOSSES, RerankHyper, train_reranker
@@ -124,6 +125,8 @@ def rerank(
         "interpolate": "cross-encoder + bm25 (interpolate 0.5)",
     }
     scored = {names.get(name, name): score_run(ranked, data.qrels) for name, ranked in runs.items()}
+    for fusion in FUSIONS:  # each fusion against BM25 alone, query by query
+        scored[names[fusion]]["vs_bm25"] = paired_ndcg(runs["bm25"], runs[fusion], data.qrels)
     return scored | {
         "candidates": candidates,
         "rerank_ms_per_query_mean": round(1000 * statistics.mean(times), 1),

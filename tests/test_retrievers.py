@@ -314,6 +314,9 @@ def test_rerank_bench_reorders_the_bm25_candidates(beir_dir, settings):
     assert first["method"] == "text" and first["after"][0] == "d1"
     assert set(first["after"]) == set(first["before"])
     assert result["ndcg@10"] == result["baseline"]["ndcg@10"] == 1.0
+    kept = result["fusions"]["interpolate 0.5"]["vs_retriever"]
+    assert kept["ndcg@10_diff"] == 0.0 and kept["up"] == kept["down"] == 0 and kept["p_value"] == 1.0
+    assert json.loads(json.dumps(result))["fusions"] == result["fusions"]  # written as the CLI writes it
 
 
 def test_rerank_bench_can_rank_listwise(beir_dir, settings):

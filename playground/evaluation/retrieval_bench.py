@@ -32,6 +32,8 @@ from playground.evaluation.beir import (
     load_beir,
     score_run,
 )
+from playground.evaluation.metrics import ndcg_at_k
+from playground.evaluation.stats import paired_interval, paired_test
 from playground.models.embedders import Embedder
 from playground.models.llms import LLM
 from playground.models.registry import get_embedder, get_llm, get_reranker
@@ -203,7 +205,9 @@ def _per_query(qid: str, hits: list[ScoredChunk], result: RerankResult, after: l
 def compare_fusions(
     rows: list[dict[str, Any]], tails: Ranked, qrels: dict[str, dict[str, int]]
 ) -> dict[str, Any]:
-    """Every fusion in COMPARED_FUSIONS scored from the per-query scores of one rerank run."""
+    """Every fusion in COMPARED_FUSIONS scored from the per-query scores of one rerank run, each with its paired
+    comparison against the retriever's own order on the same queries (`vs_retriever`)."""
+    first_stage = {r["qid"]: r["candidates"] + tails[r["qid"]] for r in rows}
     found = {}
     for label, fusion, weight in COMPARED_FUSIONS:
         ranked = {
@@ -213,8 +217,23 @@ def compare_fusions(
             + tails[r["qid"]]
             for r in rows
         }
-        found[label] = score_run(ranked, qrels)
+        found[label] = score_run(ranked, qrels) | {"vs_retriever": paired_ndcg(first_stage, ranked, qrels)}
     return found
+
+
+def paired_ndcg(before: Ranked, after: Ranked, qrels: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """nDCG@10 of `after` minus `before`, query by query: mean, 95% interval, the paired test's p-value, and how
+    many queries went up or down, so "not below the retriever" is a measured statement, not a reading of means."""
+    a = [ndcg_at_k(before[q], qrels.get(q, {}), 10) for q in before]
+    b = [ndcg_at_k(after[q], qrels.get(q, {}), 10) for q in before]
+    diff, low, high = paired_interval(a, b)
+    return {
+        "ndcg@10_diff": round(diff, 4),
+        "ci95": [round(low, 4), round(high, 4)],
+        "p_value": round(float(paired_test(a, b)["p_value"]), 4),
+        "up": int(sum(y > x for x, y in zip(a, b, strict=True))),
+        "down": int(sum(y < x for x, y in zip(a, b, strict=True))),
+    }
 
 
 def bench_rerank(run: _Run) -> Ranked:
