@@ -222,6 +222,8 @@ def test_the_command_says_what_is_missing(tmp_path: Path, capsys: pytest.Capture
     )
     code, err = run(["--questions", str(FICTIONAL_QUESTIONS), *out], capsys)
     assert code == 2 and "--questions needs --corpus" in err
+    code, err = run(["--questions", str(FICTIONAL_QUESTIONS), "--title-queries", "5", *out], capsys)
+    assert code == 2 and "--title-queries needs --dataset" in err
     with pytest.raises(SystemExit):  # neither --dataset nor --questions: argparse says so
         main(["finetune-reranker", *out])
     assert "one of the arguments --dataset --questions is required" in capsys.readouterr().err
@@ -272,14 +274,17 @@ TITLES = {"d1": "Glass kettles", "d2": "Grow lamps", "d4": "The water tank"}
 def test_titles_become_questions_for_their_texts_without_giving_the_title_away(beir_dir: Path) -> None:
     examples = title_examples(beir_dir, MineOptions(negatives=2, mining="bm25"))
     by_title = {e.question: e for e in examples}
-    assert set(by_title) == set(TITLES.values())  # d3 and d5 have no title
-    lamps = by_title["Grow lamps"]
-    assert lamps.positives == ("Grow lamps give herbs and plants light for twelve hours a day.",)
-    assert all(not n.startswith(("Glass kettles ", "The water tank ")) for n in lamps.negatives)
-    assert len(title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"), limit=2)) == 2
+    # d3 and d5 have no title; "Glass kettles" and "Grow lamps" share no word with another text, so BM25 finds
+    # them no hard negative and they would teach nothing about ranking
+    assert set(by_title) == {"The water tank"}
+    tank = by_title["The water tank"]
+    assert tank.positives == ("The water tank holds forty litres and is refilled once a month.",)
+    assert tank.negatives and not any(n.startswith("The water tank") for n in tank.negatives)
+    picked = title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"), limit=2)
+    assert {e.question for e in picked} <= set(by_title)
     for judged in (beir_dir / "qrels").iterdir():
         judged.unlink()  # titles read no query and no judgement: a corpus alone is enough
-    assert len(title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"))) == len(TITLES)
+    assert len(title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"))) == 1
 
 
 @pytest.fixture
@@ -319,12 +324,16 @@ def test_the_command_trains_on_a_beir_folder_without_its_test_queries(
 ) -> None:
     out = tmp_path / "model"
     args = ["--dataset", str(beir_dir), "--out", str(out), "--mining", "bm25", "--negatives", "1"]
-    code = main(["finetune-reranker", *args, "--max-length", "48", "--batch-size", "4"])
+    code = main(
+        ["finetune-reranker", *args, "--max-length", "48", "--batch-size", "4", "--title-queries", "2"]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     result = json.loads(captured.out)
     assert result["reranker"] == f"ce:{out.resolve()}" and result["questions"] == 3  # q4 is the test query
-    assert (result["heldout"], result["dropped"], result["pairs"], result["steps"]) == (1, 1, 6, 2)
+    assert result["title_queries"] == 1 and "3 questions (and 1 document titles as questions)" in captured.err
+    assert (result["heldout"], result["dropped"], result["pairs"], result["steps"]) == (1, 1, 8, 2)
     meta = json.loads((out / registry.META_FILE).read_text())
     assert meta["kind"] == "reranker" and meta["heldout"] == "test" and meta["mining"] == "bm25"
+    assert meta["title_queries"] == 1
     assert len(get_reranker(result["reranker"]).score("kettle?", ["Glass kettles boil", "Grow lamps"])) == 2

@@ -118,7 +118,8 @@ def title_examples(
     the title, so the title is not simply found again), with BM25-mined hard negatives among the other texts.
     No judged query is read, so nothing held out can leak; `limit` takes that many documents at random.
     Titles are not questions, but they name what a text is about, as a query does (GPL and InPars adapt
-    rankers to a corpus the same way, with generated questions instead of titles)."""
+    rankers to a corpus the same way, with generated questions instead of titles). A title BM25 finds no hard
+    negative for, or one that repeats an earlier title, is left out: it would teach nothing about ranking."""
     passages = load_passages(folder)
     titled = [p for p in passages if p.title and len(p.text) > len(p.title) + 20]
     if limit is not None and limit < len(titled):
@@ -126,7 +127,12 @@ def title_examples(
         titled = [titled[i] for i in sorted(rng.choice(len(titled), size=limit, replace=False))]
     bodies = [_body(p) for p in passages if p.title]
     targets = [Target(f"title:{p.chunk_id}", p.title, (p.chunk_id,)) for p in titled]
-    return _mine(targets, bodies, MineOptions(options.negatives, "bm25", options.depth), None, None)
+    mined = _mine(targets, bodies, MineOptions(options.negatives, "bm25", options.depth), None, None)
+    kept: dict[str, RerankExample] = {}
+    for example in mined:
+        if example.negatives and example.question not in kept:
+            kept[example.question] = example
+    return list(kept.values())
 
 
 def _body(passage: Chunk) -> Chunk:
