@@ -50,6 +50,11 @@ def _edit_first_question(page: Any) -> None:
     page.keyboard.press("Enter")
     editor.wait_for(state="detached", timeout=30_000)
     wait_for_run(page)
+    # The edit must be in the app's rows before anything else is clicked: the JSONL download is built from them.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download JSONL").click()
+    rows = Path(download.value.path()).read_text(encoding="utf-8")
+    assert EDIT_MARK in rows, f"the edit did not reach the app's rows: {rows}"
 
 
 @pytest.mark.timeout(1800)
