@@ -138,9 +138,10 @@ def cmd_finetune_reranker(args: argparse.Namespace) -> int:
     )
     found, titles = _examples(args, Settings.from_env())
     source = str(args.dataset or args.questions)
+    also = f" (and {titles} document titles as questions)" if titles else ""
     print(
-        f"training on {found.pairs} pairs from {len(found.examples) - titles} questions"
-        f"{f' (and {titles} document titles as questions)' if titles else ''} of {source} ({found.heldout} held out, {found.dropped} dropped as too close to them, {found.skipped} without "
+        f"training on {found.pairs} pairs from {len(found.examples) - titles} questions{also} of {source} "
+        f"({found.heldout} held out, {found.dropped} dropped as too close to them, {found.skipped} without "
         "evidence)",
         file=sys.stderr,
         flush=True,
