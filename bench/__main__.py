@@ -13,6 +13,7 @@ from bench import (
     questions,
     rerank_ladder,
     reranker,
+    reranker_speed,
     retrieval,
     sweep,
     workshop,
@@ -35,11 +36,23 @@ EXTRA = {
     "question_sets": question_sets.main,
     "rerank_ladder": rerank_ladder.main,
     "reranker": lambda: reranker.main([]),  # trains on SciFact: ~40 min on 2 shared cores
+    "reranker_speed": lambda: reranker_speed.main([]),  # a minute per model trained by `reranker`
 }
+# benches with their own flags: `python -m bench reranker --layers 2 ...` hands the flags on
+WITH_FLAGS = {"reranker": reranker.main, "reranker_speed": reranker_speed.main}
 
 
-def main(names: list[str]) -> None:
-    for name in names or list(GROUPS):
+def main(argv: list[str]) -> None:
+    if argv[:1] and argv[0] in WITH_FLAGS:
+        WITH_FLAGS[argv[0]](argv[1:])
+        return
+    unknown = [name for name in argv if name not in GROUPS | EXTRA]
+    if unknown:  # a flag given to a bench without flags would otherwise run it with its defaults, or crash
+        sys.exit(
+            f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(GROUPS | EXTRA)} "
+            f"(flags only after {' or '.join(WITH_FLAGS)}, first)"
+        )
+    for name in argv or list(GROUPS):
         (GROUPS | EXTRA)[name]()
 
 

@@ -22,12 +22,17 @@ from typing import Any
 
 from bench.common import RESULTS, ROOT, machine
 from playground.core.settings import Settings
-from playground.evaluation.beir import BeirData, ExactIndex, load_beir, score_run
+from playground.evaluation.beir import BeirData, ExactIndex, load_beir, load_passages, score_run
 from playground.evaluation.retrieval_bench import paired_ndcg
 from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.progress import Monitor
 from playground.finetune.reranker import LOSSES, RerankHyper, train_reranker
-from playground.finetune.reranker_sources import MineOptions, beir_examples, title_examples
+from playground.finetune.reranker_sources import (
+    MineOptions,
+    beir_examples,
+    sentence_examples,
+    title_examples,
+)
 from playground.models.names import cross_encoder_name
 from playground.models.registry import get_embedder, get_reranker
 from playground.rag.strategies.rerank_fusion import Fusion, fused_order
@@ -55,7 +60,12 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
     found = beir_examples(args.dataset, options, embedder=embedder, cache_dir=settings.data_dir / "beir")
     examples = found.examples[: args.train_queries] if args.train_queries else found.examples
     titles = title_examples(args.dataset, options, limit=args.title_queries) if args.title_queries else []
-    examples = examples + titles
+    sentences = (
+        sentence_examples(load_passages(args.dataset), options, limit=args.sentence_queries)
+        if args.sentence_queries
+        else []
+    )
+    examples = examples + titles + sentences
     mined = round(time.perf_counter() - started, 1)
     print(
         f"mined {sum(e.pairs for e in examples)} pairs from {len(examples)} queries in {mined} s", flush=True
@@ -81,8 +91,9 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
     return {
         "hyper": asdict(hyper),
         "mining": args.mining,
-        "train_queries": len(examples) - len(titles),
+        "train_queries": len(examples) - len(titles) - len(sentences),
         "title_queries": len(titles),
+        "sentence_queries": len(sentences),
         "heldout_queries": found.heldout,
         "dropped_as_too_close_to_heldout": found.dropped,
         "pairs": trained.pairs,
@@ -161,7 +172,18 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="Also train on N documents' titles as questions (default 0).",
     )
-    p.add_argument("--layers", type=int, default=0, help="Keep the first N layers of the base (0: all).")
+    p.add_argument(
+        "--sentence-queries",
+        type=int,
+        default=0,
+        help="Also train on N sentences taken out of documents as questions for the rest (default 0).",
+    )
+    p.add_argument(
+        "--layers",
+        type=int,
+        default=0,
+        help="Keep N layers of the base: the first N - 1 and the last (0: all).",
+    )
     p.add_argument("--candidates", type=int, default=50)
     p.add_argument("--model", type=Path, help="Rerank with this trained folder instead of training one.")
     p.add_argument("--out", default="scifact-cross-encoder", help="Result name under bench/results/.")

@@ -14,9 +14,10 @@ import pytest
 from playground.cli.main import main
 from playground.core.config import IndexConfig
 from playground.core.documents import Chunk
-from playground.core.errors import InputError
+from playground.core.errors import InputError, ModelError
 from playground.core.settings import Settings
 from playground.finetune import data, evaluate, jobs, registry
+from playground.finetune import reranker as reranker_training
 from playground.finetune.progress import Monitor
 from playground.finetune.reranker import (
     IN_BATCH_NEGATIVES,
@@ -36,12 +37,20 @@ from playground.finetune.reranker_data import (
     keep_out,
     mine_examples,
 )
-from playground.finetune.reranker_sources import MineOptions, question_examples, title_examples
+from playground.finetune.reranker_sources import (
+    MineOptions,
+    corpus_examples,
+    question_examples,
+    sentence_examples,
+    title_examples,
+)
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import load_questions
 from playground.models.registry import get_reranker
 from playground.retrieval.index import corpus_chunks
 from tests.conftest import FICTIONAL_DOCS, FICTIONAL_QUESTIONS
+
+GENERATED = FICTIONAL_QUESTIONS.with_name("generated_questions.jsonl")
 
 
 def chunk(cid: str, text: str) -> Chunk:
@@ -206,6 +215,27 @@ def test_retrieval_with_and_without_the_trained_reranker(tiny, small_corpus_dir:
     assert 0 <= before.hit <= 1 and 0 <= after.hit <= 1 and after.embedder.endswith(trained.reranker)
 
 
+class ConstantModel:
+    """What a collapsed training leaves: the same score for every pair."""
+
+    def predict(self, pairs, **_):  # type: ignore[no-untyped-def]
+        return np.full(len(pairs), 0.504)
+
+    def save(self, path: str) -> None:
+        raise AssertionError("a model that learned nothing must not be saved")
+
+
+def test_a_model_that_learned_nothing_is_not_saved(
+    fictional: tuple[list[data.TrainingItem], list[Chunk]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items, chunks = fictional
+    examples = question_examples(items, chunks, MineOptions(negatives=1, mining="bm25")).examples[:4]
+    monkeypatch.setattr(reranker_training, "_fit", lambda *_: ConstantModel())
+    with pytest.raises(ModelError, match=r"learned nothing.*keep more of the 6 layers \(this run kept 2\)"):
+        train_reranker(examples, tmp_path / "dead", RerankHyper(layers=2), monitor=Monitor())
+    assert not (tmp_path / "dead").exists() and list(tmp_path.iterdir()) == []
+
+
 # --- the command ---------------------------------------------------------------------------------------------
 
 
@@ -285,6 +315,71 @@ def test_titles_become_questions_for_their_texts_without_giving_the_title_away(b
     for judged in (beir_dir / "qrels").iterdir():
         judged.unlink()  # titles read no query and no judgement: a corpus alone is enough
     assert len(title_examples(beir_dir, MineOptions(negatives=1, mining="bm25"))) == 1
+
+
+CLOZE_TEXTS = {  # every sentence shares a word with another passage, so BM25 finds each a hard negative
+    "pump": "The rain pump lifts water every night from the cellar. It fills the water tank in about two "
+    "hours. The caretaker cleans the water filter of the pump every spring.",
+    "tank": "The water tank on the roof holds forty litres of rain. Its lid keeps leaves out of the water "
+    "each autumn. A float switch stops the pump when the water tank is full.",
+    "garden": "The garden beds get water from the tank by hand. Tomatoes grow in the garden beside the "
+    "water butt. Mulch keeps the garden soil damp when the rain stops.",
+    "short": "The shed has one door.",
+}
+
+
+def test_a_sentence_taken_out_of_a_passage_is_a_question_for_the_rest_of_it() -> None:
+    chunks = [Chunk(name, name, text, 0, len(text)) for name, text in CLOZE_TEXTS.items()]
+    examples = sentence_examples(chunks, MineOptions(negatives=2, mining="bm25"))
+    by_source = {e.qid.removeprefix("sentence:"): e for e in examples}
+    assert set(by_source) <= {"pump", "tank", "garden"} and len(by_source) >= 2  # "short" has no 3 sentences
+    for name, example in by_source.items():
+        assert example.question in CLOZE_TEXTS[name]  # one of the passage's own sentences...
+        (positive,) = example.positives
+        assert positive == " ".join(
+            CLOZE_TEXTS[name].replace(example.question, "").split()
+        )  # ...for the rest
+        assert example.negatives and all(n not in CLOZE_TEXTS[name] for n in example.negatives)
+    again = sentence_examples(chunks, MineOptions(negatives=2, mining="bm25"))
+    assert again == examples  # the seed picks the sentences
+    assert len(sentence_examples(chunks, MineOptions(negatives=1, mining="bm25"), limit=1)) <= 1
+
+
+def test_sentences_of_a_corpus_never_come_from_a_heldout_questions_evidence(
+    fictional: tuple[list[data.TrainingItem], list[Chunk]],
+) -> None:
+    heldout, chunks = fictional  # the sample's questions, held out, and the chunks holding their evidence
+    options = MineOptions(negatives=1, mining="bm25")
+    found = corpus_examples(
+        GENERATED, FICTIONAL_DOCS, options, heldout_file=FICTIONAL_QUESTIONS, sentences=1000
+    )
+    sources = {e.qid.removeprefix("sentence:") for e in found.examples if e.qid.startswith("sentence:")}
+    evidence = {i.chunk_id for i in heldout}
+    assert sources and not sources & evidence
+    assert sources <= {c.chunk_id for c in chunks}
+
+
+@pytest.mark.slow
+def test_the_command_trains_on_a_corpus_with_its_sentences_as_questions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model"
+    args = [
+        "--questions",
+        str(GENERATED),
+        "--corpus",
+        str(FICTIONAL_DOCS),
+        "--heldout",
+        str(FICTIONAL_QUESTIONS),
+    ]
+    small = ["--mining", "bm25", "--negatives", "1", "--max-length", "48", "--batch-size", "16"]
+    code = main(["finetune-reranker", *args, *small, "--sentence-queries", "6", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    assert result["sentence_queries"] == 6 and result["title_queries"] == 0
+    assert "and 6 sentences taken out of their texts as questions" in captured.err
+    assert json.loads((out / registry.META_FILE).read_text())["sentence_queries"] == 6
 
 
 @pytest.fixture

@@ -76,7 +76,9 @@ def hyper() -> RerankHyper:
         6,
         key="ft_r_layers",
         help="Transformer layers kept from the MiniLM (it has 6). Fewer make a smaller model that trains and "
-        "reranks faster (3 layers: about half the time), usually a little less accurate.",
+        "reranks faster (2 layers: 0.34 s for 50 passages against 0.83 s), but may learn nothing: on SciFact "
+        "a 2-layer model still gave every passage the same score after 1,800 steps, where 6 layers learned. "
+        "Keep 6 unless you are experimenting; a model that learns nothing is not saved.",
     )
     return RerankHyper(
         epochs=int(epochs),

@@ -45,6 +45,15 @@ def add_parser(sub: Any) -> None:
         "from 0.677 to 0.704 nDCG@10 (default 0: none).",
     )
     p.add_argument(
+        "--sentence-queries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Also train on N sentences, each taken out of its document (--dataset) or chunk (--corpus) as a "
+        "question for the rest of it, picked at random: no question needs writing, and a chunk holding a "
+        "held-out question's evidence gives none (default 0: none).",
+    )
+    p.add_argument(
         "--heldout-split",
         default="test",
         help="BEIR qrels kept out of training (default test, when present).",
@@ -80,19 +89,21 @@ def add_parser(sub: Any) -> None:
         "--layers",
         type=int,
         default=0,
-        help="Keep only the base's first N transformer layers: a smaller model that reranks faster (default "
-        "0: all).",
+        help="Keep N of the base's 6 transformer layers (the first N - 1 and the last): a smaller model that "
+        "reranks faster (default 0: all).",
     )
     p.set_defaults(func=cmd_finetune_reranker)
 
 
-def _examples(args: argparse.Namespace, settings: Any) -> tuple[Any, int]:
-    """The training examples, and how many of them are titles as questions."""
+def _examples(args: argparse.Namespace, settings: Any) -> Any:
+    """The training examples: judged or written questions, then any titles and sentences as questions."""
+    from playground.evaluation.beir import load_passages
     from playground.finetune.embeddings import BASE_EMBEDDER
     from playground.finetune.reranker_sources import (
         MineOptions,
         beir_examples,
         corpus_examples,
+        sentence_examples,
         title_examples,
     )
     from playground.models.registry import get_embedder
@@ -111,14 +122,45 @@ def _examples(args: argparse.Namespace, settings: Any) -> tuple[Any, int]:
             cache_dir=settings.data_dir / "beir",
         )
         titles = title_examples(args.dataset, options, limit=args.title_queries) if args.title_queries else []
-        return dataclasses.replace(found, examples=found.examples + titles), len(titles)
+        sentences = (
+            sentence_examples(load_passages(args.dataset), options, limit=args.sentence_queries)
+            if args.sentence_queries
+            else []
+        )
+        return dataclasses.replace(found, examples=found.examples + titles + sentences)
     if args.title_queries:
         raise InputError("--title-queries needs --dataset (a BEIR folder whose documents have titles).")
     if not args.corpus:
         raise InputError("--questions needs --corpus (the folder of documents the questions are about).")
     return corpus_examples(
-        args.questions, args.corpus, options, heldout_file=args.heldout, embedder=embedder
-    ), 0
+        args.questions,
+        args.corpus,
+        options,
+        heldout_file=args.heldout,
+        embedder=embedder,
+        sentences=args.sentence_queries,
+    )
+
+
+def _made(examples: list[Any]) -> dict[str, int]:
+    """How many training questions were made from the corpus, not written: titles and sentences."""
+    return {
+        f"{kind}_queries": sum(1 for e in examples if e.qid.startswith(f"{kind}:"))
+        for kind in ("title", "sentence")
+    }
+
+
+def _say_what_trains(found: Any, made: dict[str, int], source: str) -> None:
+    kinds = {"title_queries": "document titles", "sentence_queries": "sentences taken out of their texts"}
+    also = " and ".join(f"{n} {kinds[k]}" for k, n in made.items() if n)
+    also = f" (and {also} as questions)" if also else ""
+    print(
+        f"training on {found.pairs} pairs from {len(found.examples) - sum(made.values())} questions{also} of "
+        f"{source} ({found.heldout} held out, {found.dropped} dropped as too close to them, {found.skipped} "
+        "without evidence)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def cmd_finetune_reranker(args: argparse.Namespace) -> int:
@@ -136,16 +178,10 @@ def cmd_finetune_reranker(args: argparse.Namespace) -> int:
         loss=args.loss,
         layers=args.layers,
     )
-    found, titles = _examples(args, Settings.from_env())
+    found = _examples(args, Settings.from_env())
+    made = _made(found.examples)
     source = str(args.dataset or args.questions)
-    also = f" (and {titles} document titles as questions)" if titles else ""
-    print(
-        f"training on {found.pairs} pairs from {len(found.examples) - titles} questions{also} of {source} "
-        f"({found.heldout} held out, {found.dropped} dropped as too close to them, {found.skipped} without "
-        "evidence)",
-        file=sys.stderr,
-        flush=True,
-    )
+    _say_what_trains(found, made, source)
 
     def on_loss(step: int, loss: float, total: int) -> None:
         if step == 1 or step % 10 == 0 or step == total:
@@ -155,16 +191,15 @@ def cmd_finetune_reranker(args: argparse.Namespace) -> int:
         "trained_on": source,
         "heldout": str(args.heldout or args.heldout_split or ""),
         "mining": args.mining,
-        "title_queries": titles,
-    }
+    } | made
     result = train_reranker(found.examples, args.out, hyper, monitor=Monitor(on_loss=on_loss), meta=meta)
     print(
         json.dumps(
             {
                 "reranker": result.reranker,
                 "path": str(result.path),
-                "questions": result.questions - titles,
-                "title_queries": titles,
+                "questions": result.questions - sum(made.values()),
+                **made,
                 "pairs": result.pairs,
                 "heldout": found.heldout,
                 "dropped": found.dropped,

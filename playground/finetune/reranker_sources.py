@@ -5,6 +5,8 @@ negatives mined by BM25 and dense search, held-out questions and their near-dupl
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,6 +17,7 @@ from playground.core.config import IndexConfig
 from playground.core.documents import Chunk
 from playground.core.errors import InputError
 from playground.evaluation.beir import BeirData, embed_passages, load_beir, load_passages
+from playground.evaluation.testset.facts import fact_sentences
 from playground.finetune.data import TrainingItem, answerable, items_from_questions
 from playground.finetune.reranker_data import (
     Embed,
@@ -135,6 +138,41 @@ def title_examples(
     return list(kept.values())
 
 
+def sentence_examples(
+    passages: Sequence[Chunk],
+    options: MineOptions = MineOptions(),
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+) -> list[RerankExample]:
+    """Training from any corpus, no question needed: one sentence taken out of a passage is a question for
+    the rest of it (the inverse cloze task of Lee et al., 2019), with BM25-mined hard negatives among the
+    other passages. Taking the sentence out means its words cannot simply be found again, so the model learns
+    what a passage is about. Passages with fewer than three fact-sized sentences give none; `limit` takes
+    that many of the others at random, and `seed` picks the sentences."""
+    rng = np.random.default_rng(seed)
+    picked: dict[str, str] = {}
+    for passage in passages:
+        found = fact_sentences(passage.text)
+        if len(found) >= 3:
+            picked[passage.chunk_id] = found[int(rng.integers(len(found)))]
+    chosen = list(picked)
+    if limit is not None and limit < len(chosen):
+        chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), size=limit, replace=False))]
+    rest = [_without(p, picked[p.chunk_id]) if p.chunk_id in picked else p for p in passages]
+    targets = [Target(f"sentence:{cid}", picked[cid], (cid,)) for cid in chosen]
+    mined = _mine(targets, rest, MineOptions(options.negatives, "bm25", options.depth), None, None)
+    return [example for example in mined if example.negatives]
+
+
+def _without(passage: Chunk, sentence: str) -> Chunk:
+    """The passage with the sentence taken out (fact_sentences keeps a sentence's text up to whitespace)."""
+    words, cut = passage.text.split(), sentence.split()
+    at = next((i for i in range(len(words)) if words[i : i + len(cut)] == cut), None)
+    text = " ".join(words if at is None else words[:at] + words[at + len(cut) :])
+    return Chunk(passage.chunk_id, passage.doc_id, text, 0, len(text))
+
+
 def _body(passage: Chunk) -> Chunk:
     text = (
         passage.text[len(passage.title) :].strip() if passage.text.startswith(passage.title) else passage.text
@@ -185,9 +223,12 @@ def corpus_examples(
     heldout_file: Path | None = None,
     embedder: Embedder | None = None,
     index: IndexConfig | None = None,
+    sentences: int = 0,
 ) -> Examples:
     """Examples from a question set about a folder of documents, each question's evidence located in the chunks
-    (cut as `index` says); the questions of `heldout_file`, and questions too close to them, never train."""
+    (cut as `index` says); the questions of `heldout_file`, and questions too close to them, never train.
+    `sentences`: also that many chunks' sentences as questions for the rest of their chunk (`sentence_examples`),
+    never from a chunk that holds a held-out question's evidence."""
     from playground.ingest.loaders import load_folder
     from playground.ingest.questions import load_questions
     from playground.retrieval.index import corpus_chunks
@@ -200,4 +241,11 @@ def corpus_examples(
     chunks = corpus_chunks(corpus, index or IndexConfig())
     items = items_from_questions(load_questions(Path(questions_file)), corpus, chunks)
     held = items_from_questions(load_questions(heldout_file), corpus, chunks) if heldout_file else []
-    return question_examples(items, chunks, options, heldout=held, embedder=embedder)
+    found = question_examples(items, chunks, options, heldout=held, embedder=embedder)
+    if not sentences:
+        return found
+    # a chunk that holds a held-out question's evidence gives no sentence: none of it may train
+    located, _ = item_targets(held, chunks)
+    evidence = {cid for target in located for cid in target.positive_ids} | {item.chunk_id for item in held}
+    extra = sentence_examples([c for c in chunks if c.chunk_id not in evidence], options, limit=sentences)
+    return dataclasses.replace(found, examples=found.examples + extra)
