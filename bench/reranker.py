@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.common import RESULTS, ROOT, machine
 from playground.core.settings import Settings
-from playground.evaluation.beir import BeirData, ExactIndex, load_beir, load_passages, score_run
+from playground.evaluation.beir import BeirData, ExactIndex, load_beir, score_run
 from playground.evaluation.retrieval_bench import paired_ndcg
 from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.progress import Monitor
@@ -30,8 +30,8 @@ from playground.finetune.reranker import LOSSES, RerankHyper, train_reranker
 from playground.finetune.reranker_sources import (
     MineOptions,
     beir_examples,
-    sentence_examples,
-    title_examples,
+    made_counts,
+    made_examples,
 )
 from playground.models.names import cross_encoder_name
 from playground.models.registry import get_embedder, get_reranker
@@ -59,13 +59,8 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
     embedder = get_embedder(BASE_EMBEDDER, settings) if args.mining != "bm25" else None
     found = beir_examples(args.dataset, options, embedder=embedder, cache_dir=settings.data_dir / "beir")
     examples = found.examples[: args.train_queries] if args.train_queries else found.examples
-    titles = title_examples(args.dataset, options, limit=args.title_queries) if args.title_queries else []
-    sentences = (
-        sentence_examples(load_passages(args.dataset), options, limit=args.sentence_queries)
-        if args.sentence_queries
-        else []
-    )
-    examples = examples + titles + sentences
+    made = made_examples(args.dataset, options, titles=args.title_queries, sentences=args.sentence_queries)
+    examples = examples + made
     mined = round(time.perf_counter() - started, 1)
     print(
         f"mined {sum(e.pairs for e in examples)} pairs from {len(examples)} queries in {mined} s", flush=True
@@ -91,9 +86,8 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
     return {
         "hyper": asdict(hyper),
         "mining": args.mining,
-        "train_queries": len(examples) - len(titles) - len(sentences),
-        "title_queries": len(titles),
-        "sentence_queries": len(sentences),
+        "train_queries": len(examples) - len(made),
+        **made_counts(made),
         "heldout_queries": found.heldout,
         "dropped_as_too_close_to_heldout": found.dropped,
         "pairs": trained.pairs,

@@ -97,14 +97,12 @@ def add_parser(sub: Any) -> None:
 
 def _examples(args: argparse.Namespace, settings: Any) -> Any:
     """The training examples: judged or written questions, then any titles and sentences as questions."""
-    from playground.evaluation.beir import load_passages
     from playground.finetune.embeddings import BASE_EMBEDDER
     from playground.finetune.reranker_sources import (
         MineOptions,
         beir_examples,
         corpus_examples,
-        sentence_examples,
-        title_examples,
+        made_examples,
     )
     from playground.models.registry import get_embedder
 
@@ -121,13 +119,10 @@ def _examples(args: argparse.Namespace, settings: Any) -> Any:
             embedder=embedder,
             cache_dir=settings.data_dir / "beir",
         )
-        titles = title_examples(args.dataset, options, limit=args.title_queries) if args.title_queries else []
-        sentences = (
-            sentence_examples(load_passages(args.dataset), options, limit=args.sentence_queries)
-            if args.sentence_queries
-            else []
+        made = made_examples(
+            args.dataset, options, titles=args.title_queries, sentences=args.sentence_queries
         )
-        return dataclasses.replace(found, examples=found.examples + titles + sentences)
+        return dataclasses.replace(found, examples=found.examples + made)
     if args.title_queries:
         raise InputError("--title-queries needs --dataset (a BEIR folder whose documents have titles).")
     if not args.corpus:
@@ -140,14 +135,6 @@ def _examples(args: argparse.Namespace, settings: Any) -> Any:
         embedder=embedder,
         sentences=args.sentence_queries,
     )
-
-
-def _made(examples: list[Any]) -> dict[str, int]:
-    """How many training questions were made from the corpus, not written: titles and sentences."""
-    return {
-        f"{kind}_queries": sum(1 for e in examples if e.qid.startswith(f"{kind}:"))
-        for kind in ("title", "sentence")
-    }
 
 
 def _say_what_trains(found: Any, made: dict[str, int], source: str) -> None:
@@ -167,6 +154,7 @@ def cmd_finetune_reranker(args: argparse.Namespace) -> int:
     from playground.core.settings import Settings
     from playground.finetune.progress import Monitor
     from playground.finetune.reranker import RerankHyper, train_reranker
+    from playground.finetune.reranker_sources import made_counts
 
     hyper = RerankHyper(
         epochs=args.epochs,
@@ -179,7 +167,7 @@ def cmd_finetune_reranker(args: argparse.Namespace) -> int:
         layers=args.layers,
     )
     found = _examples(args, Settings.from_env())
-    made = _made(found.examples)
+    made = made_counts(found.examples)
     source = str(args.dataset or args.questions)
     _say_what_trains(found, made, source)
 

@@ -10,8 +10,9 @@ Each question's evidence passage is a positive and its hard negatives (BM25 and 
                order a reranker is used for, and makes more of few questions
 
 `layers` keeps N of the base's 6 transformer layers (the first N - 1 and the last, see `_keep_layers`): a
-smaller model that reranks faster (half the layers, about half the time). The result is a sentence-transformers `CrossEncoder` folder that a
-variant uses as `ce:<folder>`. Budget ~5 pairs per second on 2 CPU cores at max_length 256 and 6 layers (shorter
+smaller model that reranks faster (half the layers, about half the time), but on SciFact a 2-layer model learned
+nothing, and a model that scores every passage alike is not saved (`_check_learned`). The result is a
+sentence-transformers `CrossEncoder` folder that a variant uses as `ce:<folder>`. Budget ~5 pairs per second on 2 CPU cores at max_length 256 and 6 layers (shorter
 and shallower is faster: the cost grows with the tokens per pair and the layers).
 """
 

@@ -165,6 +165,25 @@ def sentence_examples(
     return [example for example in mined if example.negatives]
 
 
+def made_examples(
+    folder: Path, options: MineOptions = MineOptions(), *, titles: int = 0, sentences: int = 0
+) -> list[RerankExample]:
+    """Questions made from a BEIR folder's corpus instead of judged ones: up to `titles` titles
+    (`title_examples`) and `sentences` sentences (`sentence_examples`)."""
+    made = title_examples(folder, options, limit=titles) if titles else []
+    if sentences:
+        made += sentence_examples(load_passages(folder), options, limit=sentences)
+    return made
+
+
+def made_counts(examples: Sequence[RerankExample]) -> dict[str, int]:
+    """How many of the examples' questions were made from the corpus, not written: titles and sentences."""
+    return {
+        f"{kind}_queries": sum(1 for e in examples if e.qid.startswith(f"{kind}:"))
+        for kind in ("title", "sentence")
+    }
+
+
 def _without(passage: Chunk, sentence: str) -> Chunk:
     """The passage with the sentence taken out (fact_sentences keeps a sentence's text up to whitespace)."""
     words, cut = passage.text.split(), sentence.split()
