@@ -39,3 +39,11 @@ def stubborn(
     monitor.record(1, 1.0, 100)
     time.sleep(float(params.get("sleep", 60)))
     return {}
+
+
+def environment(
+    params: dict[str, Any], monitor: Monitor, settings: Settings, on_stage: Any = None
+) -> dict[str, Any]:
+    """Which of `params["names"]` the worker's environment holds."""
+    monitor.record(1, 1.0, 1)
+    return {"model": "seen", "present": [n for n in params["names"] if n in os.environ]}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from playground.core.errors import InputError
-from playground.core.settings import Settings
+from playground.core.settings import ROOM_SECRET_ENV, Settings
 from playground.finetune import jobs
 
 COUNT = "tests.finetune_targets:count"
@@ -33,6 +33,20 @@ def test_a_job_runs_in_its_own_process_and_reports_every_loss(job_settings: Sett
     assert done.result == {"model": "counted", "data_dir": str(job_settings.data_dir)}
     assert done.title == "counting" and done.pid == started.pid
     assert "succeeded" in (jobs.jobs_dir(job_settings) / started.job_id / "log.txt").read_text()
+
+
+def test_a_worker_never_inherits_the_rooms_secret(
+    job_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ROOM_SECRET_ENV, "signs-the-room-cookies")
+    monkeypatch.setenv("PLAYGROUND_TEST_VISIBLE", "1")
+    names = [ROOM_SECRET_ENV, "PLAYGROUND_TEST_VISIBLE"]
+    started = jobs.start_job(
+        job_settings, "env", {"names": names}, target="tests.finetune_targets:environment"
+    )
+    done = jobs.wait(job_settings, started.job_id, timeout_s=60)
+    assert done.status == "succeeded", done.reason
+    assert done.result["present"] == ["PLAYGROUND_TEST_VISIBLE"]
 
 
 @pytest.mark.parametrize(

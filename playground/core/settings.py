@@ -13,6 +13,10 @@ from typing import TypeVar
 from playground.core.errors import ConfigError
 from playground.core.paths import PROJECT_ROOT
 
+# The workshop room's cookie-signing secret: set in the room server's own process and never handed to the
+# processes it starts (training workers), which have no use for it.
+ROOM_SECRET_ENV = "PLAYGROUND_ROOM_SECRET"
+
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("PLAYGROUND_DATA_DIR") or PROJECT_ROOT / ".data")

@@ -22,7 +22,7 @@ from typing import Any
 
 from playground.core.errors import InputError
 from playground.core.paths import PROJECT_ROOT
-from playground.core.settings import Settings
+from playground.core.settings import ROOM_SECRET_ENV, Settings
 
 STATUSES = ("queued", "running", "succeeded", "failed", "stopped", "diverged")
 FINAL = frozenset({"succeeded", "failed", "stopped", "diverged"})
@@ -120,7 +120,8 @@ def start_job(
 
 
 def _spawn(job_id: str, folder: Path, env: dict[str, str] | None) -> int:
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    inherited = {k: v for k, v in os.environ.items() if k != ROOM_SECRET_ENV}
+    environment = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
     with (folder / "log.txt").open("ab") as log:
         child = subprocess.Popen(
             [sys.executable, "-m", "playground.finetune.worker", str(folder)],

@@ -3,7 +3,8 @@
 The gate in front of the app (`playground.workshop.gate`) checks a code typed on its join form and answers with a
 cookie holding `issue_token(...)`; the pages read the same cookie and `read_token` it to know who is asking. The
 secret that signs tokens lives in the server process's memory only (an environment variable the room server sets
-for itself), so a token cannot be forged and a restarted room asks everyone to join again.
+for itself and does not hand to the training workers it starts), so a token cannot be forged and a restarted room
+asks everyone to join again.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
+from playground.core.settings import ROOM_SECRET_ENV
+
 Role = Literal["participant", "facilitator"]
 COOKIE = "playground_room"
-SECRET_ENV = "PLAYGROUND_ROOM_SECRET"
+SECRET_ENV = ROOM_SECRET_ENV
 MAX_NAME = 40
 
 
