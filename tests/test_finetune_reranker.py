@@ -359,6 +359,48 @@ def test_sentences_of_a_corpus_never_come_from_a_heldout_questions_evidence(
     assert sources <= {c.chunk_id for c in chunks}
 
 
+def test_a_jobs_sentences_never_come_from_a_heldout_items_evidence(
+    fictional: tuple[list[data.TrainingItem], list[Chunk]], tmp_path: Path
+) -> None:
+    heldout, chunks = fictional
+    data.save_items(tmp_path / "train.jsonl", [])
+    data.save_items(tmp_path / "heldout.jsonl", heldout)
+    files = (tmp_path / "train.jsonl", save_chunks(tmp_path / "chunks.jsonl", chunks))
+    hyper = RerankHyper(negatives=1)
+    found = reranker_training.examples_from_files(
+        *files, hyper, Settings(data_dir=tmp_path), sentences=1000, heldout_file=tmp_path / "heldout.jsonl"
+    )
+    sources = {e.qid.removeprefix("sentence:") for e in found.examples}
+    assert all(e.qid.startswith("sentence:") for e in found.examples)  # no question: sentences alone
+    assert sources and not sources & {i.chunk_id for i in heldout}
+    none = reranker_training.examples_from_files(*files, hyper, Settings(data_dir=tmp_path))
+    assert none.examples == []  # no items, no sentences asked for
+
+
+@pytest.mark.slow
+def test_a_job_trains_a_reranker_on_sentences_alone(
+    fictional: tuple[list[data.TrainingItem], list[Chunk]], tmp_path: Path
+) -> None:
+    """What the Fine-tune page starts when the user has no question set: the corpus's own sentences."""
+    heldout, chunks = fictional
+    settings = Settings(data_dir=tmp_path / "data")
+    data.save_items(tmp_path / "train.jsonl", [])
+    data.save_items(tmp_path / "heldout.jsonl", heldout[:3])
+    params = {
+        "name": "from-sentences",
+        "items": str(tmp_path / "train.jsonl"),
+        "heldout": str(tmp_path / "heldout.jsonl"),
+        "sentences": 16,
+        "chunks": str(save_chunks(tmp_path / "chunks.jsonl", chunks)),
+        "hyper": {"negatives": 1, "max_length": 64, "epochs": 2, "batch_size": 8, "learning_rate": 3e-4},
+    }
+    done = jobs.wait(settings, jobs.start_job(settings, "reranker", params).job_id, timeout_s=600)
+    assert done.status == "succeeded", done.reason
+    meta = json.loads((registry.models_dir(settings) / "from-sentences" / registry.META_FILE).read_text())
+    assert 2 <= meta["sentence_queries"] <= 16
+    assert registry.trained_rerankers(settings) == [done.result["model"]]
+
+
 @pytest.mark.slow
 def test_the_command_trains_on_a_corpus_with_its_sentences_as_questions(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -63,7 +63,8 @@ def test_the_reranker_has_its_own_name_and_hyperparameters(page: AppTest) -> Non
     assert all(w.help for w in page.number_input if str(w.key).startswith("ft_r_"))
     assert page.selectbox(key="ft_r_loss").options == ["Pairwise yes / no", "Ranked (listwise)"]
     assert page.number_input(key="ft_r_layers").value == 6
-    assert "No training data yet" in texts(page)
+    assert page.number_input(key="ft_r_sentences").value == 200
+    assert "0 questions and up to 200 sentences taken out of passages" in texts(page)  # no step 1 needed
     assert "No fine-tuned model of this kind yet" in texts(page)
 
 
@@ -86,6 +87,7 @@ def test_training_a_reranker_runs_a_job_with_the_items_and_the_chunks(
     params = json.loads((jobs.jobs_dir(settings) / started.job_id / "job.json").read_text())["params"]
     assert params["name"] == "minilm-reranker" and params["hyper"]["negatives"] == 3
     assert params["hyper"]["loss"] == "listwise" and params["hyper"]["layers"] == 3
+    assert params["sentences"] == 200 and Path(params["heldout"]).read_text().strip()
     chunks = Path(params["chunks"]).read_text().splitlines()
     assert chunks and {"chunk_id", "doc_id", "text", "start", "end"} <= set(json.loads(chunks[0]))
     assert Path(params["items"]).read_text().strip()
@@ -93,6 +95,28 @@ def test_training_a_reranker_runs_a_job_with_the_items_and_the_chunks(
     ok(page.run())
     assert "succeeded" in texts(page)
     assert any("Training loss" in c.proto.spec for c in page.get("plotly_chart"))
+
+
+def test_a_reranker_trains_on_the_documents_sentences_with_no_question_at_all(
+    page: AppTest, settings: Settings
+) -> None:
+    page.checkbox(key="ft_gen_on").uncheck()
+    page.number_input(key="ft_r_sentences").set_value(0)
+    ok(page.run())
+    assert page.button(key="ft_start").disabled
+    assert "or take sentences out of the passages as questions" in texts(page)
+    ok(page.number_input(key="ft_r_sentences").set_value(50).run())
+    assert "0 questions and up to 50 sentences taken out of passages" in texts(page)
+    ok(page.button(key="ft_start").click().run())
+    started = jobs.list_jobs(settings)[0]
+    params = json.loads((jobs.jobs_dir(settings) / started.job_id / "job.json").read_text())["params"]
+    assert params["sentences"] == 50 and not Path(params["items"]).read_text().strip()
+    heldout = {json.loads(line)["qid"] for line in Path(params["heldout"]).read_text().splitlines()}
+    assert heldout and heldout <= {
+        q.qid for q in load_questions(FICTIONAL_QUESTIONS).questions
+    }  # the set, held out
+    assert Path(params["chunks"]).read_text().strip()
+    assert jobs.wait(settings, started.job_id, timeout_s=60).status == "succeeded"
 
 
 def test_trained_rerankers_are_offered_for_the_comparison(page: AppTest, settings: Settings) -> None:

@@ -82,6 +82,12 @@ def _question_items(corpus: Corpus, chunks: list[Chunk]) -> list[TrainingItem]:
     return data.items_from_questions(questions, corpus, chunks) if questions else []
 
 
+def question_set_held_out(corpus: Corpus) -> Split:
+    """No training items, the question set held out: what a reranker trained on sentences alone is tested on
+    when step 1 was skipped (its evidence chunks then give no sentence)."""
+    return Split((), tuple(_question_items(corpus, resources.chunks(corpus, state.index_config()))))
+
+
 def split_controls() -> tuple[str, SplitOptions, bool, bool]:
     """Held-out mode, leak-filter options, whether to check meaning too, whether to train on the set."""
     mode = st.radio(

@@ -20,7 +20,7 @@ from playground.finetune.lora import BASE_MODEL, LoraHyper
 from playground.finetune.openai_ft import DEFAULT_BASE, OpenAIHyper, client_for
 from playground.finetune.reranker import BASE_RERANKER
 from playground.finetune.split import Split
-from ui import finetune_reranker, resources, state
+from ui import finetune_data, finetune_reranker, resources, state
 
 TARGETS = {
     "embeddings": "The embedder (better retrieval for RAG)",
@@ -40,12 +40,14 @@ ICONS = {
 
 @dataclass(frozen=True)
 class Plan:
-    """What step 3 starts: the kind of job, the model name and the hyperparameters."""
+    """What step 3 starts: the kind of job, the model name and the hyperparameters; a reranker's also how many
+    sentences taken out of the corpus's passages train it as questions."""
 
     kind: str
     name: str
     hyper: Any
     base: str = ""
+    sentences: int = 0
 
 
 def _name(default: str, kind: str) -> str:
@@ -179,8 +181,10 @@ def hyper_step(kind: str, split: Split | None) -> Plan | None:
             n, f"{n} pairs, {steps} steps; on 2 CPU cores expect roughly 1-5 pairs per second per epoch."
         )
     elif kind == "reranker":
-        plan = Plan(kind, _name("minilm-reranker", kind), finetune_reranker.hyper(), BASE_RERANKER)
-        _size_caption(n, finetune_reranker.size_text(n, plan.hyper))
+        rerank = finetune_reranker.hyper()
+        sentences = finetune_reranker.sentences_input()
+        plan = Plan(kind, _name("minilm-reranker", kind), rerank, BASE_RERANKER, sentences)
+        _size_caption(n + sentences, finetune_reranker.size_text(n, sentences, rerank))
     elif kind == "lora":
         plan = Plan(kind, _name("qwen-lora", kind), _lora_hyper(), BASE_MODEL)
         _size_caption(
@@ -222,6 +226,8 @@ def _params(plan: Plan, files: dict[str, str]) -> dict[str, Any]:
     if plan.kind == "reranker":
         return common | {
             "items": files["train"],
+            "heldout": files["heldout"],
+            "sentences": plan.sentences,
             "chunks": finetune_reranker.chunks_file(Path(files["train"]).parent),
         }
     if plan.kind == "lora":
@@ -229,8 +235,13 @@ def _params(plan: Plan, files: dict[str, str]) -> dict[str, Any]:
     return common | {"file": files["chat"], "model": plan.base}
 
 
-def start(plan: Plan, split: Split) -> jobs.JobStatus:
+def start(plan: Plan, split: Split | None) -> jobs.JobStatus:
+    """Writes the training files and starts the job. A reranker taught by sentences alone needs no split: the
+    question set, if any, is then held out."""
     settings = state.settings()
+    if split is None:
+        corpus = resources.current_corpus()
+        split = finetune_data.question_set_held_out(corpus) if corpus is not None else Split((), ())
     env = {}
     if plan.kind == "openai":
         client_for(settings)  # fails with a clear message when no key or base URL is set
@@ -306,7 +317,7 @@ def job_panel(settings: Settings, kind: str) -> None:
 def train_step(kind: str, plan: Plan | None, split: Split | None) -> None:
     settings = state.settings()
     busy = jobs.active_job(settings)
-    ready = plan is not None and split is not None and bool(split.train)
+    ready = plan is not None and (bool(split and split.train) or plan.sentences > 0)
     if st.button(
         "Start training",
         key="ft_start",
@@ -314,13 +325,14 @@ def train_step(kind: str, plan: Plan | None, split: Split | None) -> None:
         disabled=not ready or busy is not None,
         help="Trains in a separate process: you can leave or reload the page; the progress stays.",
     ):
-        assert plan is not None and split is not None
+        assert plan is not None
         if resources.guarded("starting the training", start, plan, split) is not None:
             st.rerun()
     if busy is not None and busy.kind != kind:
         st.info(f"Another training run is going on ({busy.title}): one at a time on this computer.")
     elif not ready:
-        st.caption("Build the training set in step 1 first.")
+        sentences = ", or take sentences out of the passages as questions (step 2)"
+        st.caption(f"Build the training set in step 1 first{sentences if kind == 'reranker' else ''}.")
     job_panel(settings, kind)
     with st.expander("Earlier training runs"):
         rows = [

@@ -35,7 +35,12 @@ from playground.finetune.data import load_items
 from playground.finetune.embeddings import BASE_EMBEDDER, _callback
 from playground.finetune.progress import Monitor
 from playground.finetune.reranker_data import Examples, RerankExample
-from playground.finetune.reranker_sources import MineOptions, question_examples
+from playground.finetune.reranker_sources import (
+    MineOptions,
+    made_counts,
+    question_examples,
+    with_sentences,
+)
 from playground.models.names import cross_encoder_name
 from playground.models.st_embedder import packaged_minilm_path
 
@@ -126,7 +131,8 @@ def _usable(examples: Sequence[RerankExample]) -> list[RerankExample]:
         raise InputError(
             f"Only {len(usable)} question(s) with both an evidence passage and a negative: reranker training "
             f"needs at least {MIN_QUESTIONS}, and a few hundred show a clear effect. Add questions whose "
-            "evidence is found in the corpus, or generate more training data."
+            "evidence is found in the corpus, generate more training data, or take sentences out of more "
+            "passages as questions (a passage needs three sentences or more)."
         )
     return usable
 
@@ -360,14 +366,25 @@ def save_chunks(path: Path, chunks: Sequence[Chunk]) -> Path:
 
 
 def examples_from_files(
-    items_file: Path, chunks_file: Path, hyper: RerankHyper, settings: Settings
+    items_file: Path,
+    chunks_file: Path,
+    hyper: RerankHyper,
+    settings: Settings,
+    *,
+    sentences: int = 0,
+    heldout_file: Path | None = None,
 ) -> Examples:
-    """Examples for a job's training items, with negatives mined by BM25 and the packaged MiniLM."""
+    """Examples for a job's training items, with negatives mined by BM25 and the packaged MiniLM, and up to
+    `sentences` chunks' sentences as questions (none from a chunk holding a held-out item's evidence). With no
+    items the corpus is not embedded: sentences' negatives come from BM25 alone."""
     from playground.models.registry import get_embedder
 
-    embedder = get_embedder(BASE_EMBEDDER, settings)
+    items, chunks = load_items(items_file), _read_chunks(chunks_file)
+    heldout = load_items(heldout_file) if heldout_file is not None and heldout_file.is_file() else []
     options = MineOptions(negatives=hyper.negatives, depth=max(30, hyper.negatives))
-    return question_examples(load_items(items_file), _read_chunks(chunks_file), options, embedder=embedder)
+    embedder = get_embedder(BASE_EMBEDDER, settings) if items else None
+    found = question_examples(items, chunks, options, embedder=embedder)
+    return with_sentences(found, chunks, heldout, options, sentences)
 
 
 def run_job(
@@ -377,17 +394,29 @@ def run_job(
     on_stage: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Worker entry: params hold `items` (training items, JSONL), `chunks` (the corpus's chunks, JSONL), `name`,
-    `hyper`, `meta`, and optionally `base_path` (continue from an earlier cross-encoder)."""
+    `hyper`, `meta`, and optionally `sentences` (that many chunks' sentences as questions too), `heldout`
+    (held-out items, JSONL: their evidence chunks give no sentence) and `base_path` (continue from an earlier
+    cross-encoder)."""
     hyper = RerankHyper(**params.get("hyper", {}))
     out_dir = registry.models_dir(settings) / registry.check_name(params["name"])
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if on_stage:
         on_stage("Mining hard negatives with BM25 and dense search")
-    found = examples_from_files(Path(params["items"]), Path(params["chunks"]), hyper, settings)
+    heldout = params.get("heldout")
+    found = examples_from_files(
+        Path(params["items"]),
+        Path(params["chunks"]),
+        hyper,
+        settings,
+        sentences=int(params.get("sentences", 0)),
+        heldout_file=Path(heldout) if heldout else None,
+    )
+    made = made_counts(found.examples)["sentence_queries"]
     if on_stage:
-        on_stage(f"Training on {found.pairs} pairs from {len(found.examples)} questions")
+        of_them = f", {made} of them sentences taken out of passages" if made else ""
+        on_stage(f"Training on {found.pairs} pairs from {len(found.examples)} questions{of_them}")
     base = params.get("base_path")
-    meta = (params.get("meta") or {}) | {"skipped_questions": found.skipped}
+    meta = (params.get("meta") or {}) | {"skipped_questions": found.skipped, "sentence_queries": made}
     result = train_reranker(
         found.examples, out_dir, hyper, base_path=Path(base) if base else None, monitor=monitor, meta=meta
     )

@@ -166,13 +166,18 @@ def sentence_examples(
 
 
 def made_examples(
-    folder: Path, options: MineOptions = MineOptions(), *, titles: int = 0, sentences: int = 0
+    folder: Path,
+    options: MineOptions = MineOptions(),
+    *,
+    titles: int = 0,
+    sentences: int = 0,
+    seed: int = 0,
 ) -> list[RerankExample]:
     """Questions made from a BEIR folder's corpus instead of judged ones: up to `titles` titles
-    (`title_examples`) and `sentences` sentences (`sentence_examples`)."""
+    (`title_examples`) and `sentences` sentences (`sentence_examples`, `seed` picking them)."""
     made = title_examples(folder, options, limit=titles) if titles else []
     if sentences:
-        made += sentence_examples(load_passages(folder), options, limit=sentences)
+        made += sentence_examples(load_passages(folder), options, limit=sentences, seed=seed)
     return made
 
 
@@ -261,10 +266,23 @@ def corpus_examples(
     items = items_from_questions(load_questions(Path(questions_file)), corpus, chunks)
     held = items_from_questions(load_questions(heldout_file), corpus, chunks) if heldout_file else []
     found = question_examples(items, chunks, options, heldout=held, embedder=embedder)
+    return with_sentences(found, chunks, held, options, sentences)
+
+
+def with_sentences(
+    found: Examples,
+    chunks: Sequence[Chunk],
+    heldout: Sequence[TrainingItem],
+    options: MineOptions,
+    sentences: int,
+) -> Examples:
+    """`found` and up to `sentences` chunks' sentences as questions for the rest of their chunk
+    (`sentence_examples`). A chunk that holds a held-out question's evidence gives none: none of it may train,
+    since generated held-out questions are themselves made from such sentences."""
     if not sentences:
         return found
-    # a chunk that holds a held-out question's evidence gives no sentence: none of it may train
-    located, _ = item_targets(held, chunks)
-    evidence = {cid for target in located for cid in target.positive_ids} | {item.chunk_id for item in held}
+    located, _ = item_targets(heldout, chunks)
+    evidence = {cid for target in located for cid in target.positive_ids}
+    evidence |= {item.chunk_id for item in heldout}
     extra = sentence_examples([c for c in chunks if c.chunk_id not in evidence], options, limit=sentences)
     return dataclasses.replace(found, examples=found.examples + extra)
