@@ -33,6 +33,7 @@ from playground.finetune.reranker_sources import (
     made_counts,
     made_examples,
 )
+from playground.models.cross_encoder import load_cross_encoder
 from playground.models.names import cross_encoder_name
 from playground.models.registry import get_embedder, get_reranker
 from playground.rag.strategies.rerank_fusion import Fusion, fused_order
@@ -59,7 +60,14 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
     embedder = get_embedder(BASE_EMBEDDER, settings) if args.mining != "bm25" else None
     found = beir_examples(args.dataset, options, embedder=embedder, cache_dir=settings.data_dir / "beir")
     examples = found.examples[: args.train_queries] if args.train_queries else found.examples
-    made = made_examples(args.dataset, options, titles=args.title_queries, sentences=args.sentence_queries)
+    made = made_examples(
+        args.dataset,
+        options,
+        titles=args.title_queries,
+        sentences=args.sentence_queries,
+        seed=args.seed,
+        keep=args.keep,
+    )
     examples = examples + made
     mined = round(time.perf_counter() - started, 1)
     print(
@@ -81,10 +89,18 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
         layers=args.layers,
     )
     trained = train_reranker(
-        examples, out, hyper, monitor=Monitor(on_loss=on_loss), meta={"trained_on": "scifact"}
+        examples,
+        out,
+        hyper,
+        base_path=args.from_model,
+        monitor=Monitor(on_loss=on_loss),
+        meta={"trained_on": "scifact"},
     )
     return {
         "hyper": asdict(hyper),
+        "from_model": str(args.from_model) if args.from_model else None,
+        "sentence_seed": args.seed,
+        "sentence_keep": args.keep,
         "mining": args.mining,
         "train_queries": len(examples) - len(made),
         **made_counts(made),
@@ -102,13 +118,21 @@ FUSIONS: tuple[Fusion, ...] = ("replace", "rrf", "interpolate")
 
 
 def rerank(
-    data: BeirData, qids: list[str], model: Path, candidates: int, settings: Settings
+    data: BeirData,
+    qids: list[str],
+    model: Path,
+    candidates: int,
+    settings: Settings,
+    max_length: int | None = None,
 ) -> dict[str, Any]:
     """BM25's top 100; its top `candidates` reordered by the cross-encoder alone (`replace`) and fused with
-    BM25's scores as the pipeline fuses them (`rrf`, `interpolate` at weight 0.5)."""
+    BM25's scores as the pipeline fuses them (`rrf`, `interpolate` at weight 0.5). `max_length`: read this many
+    tokens of query + passage instead of the length the model was trained at."""
     retriever = BM25Retriever(ExactIndex(f"beir-{data.name}-{data.content_hash}", data.passages))
     reranker = get_reranker(cross_encoder_name(model), settings)
     reranker.score("warm-up", ["load the model before timing"])
+    if max_length:
+        load_cross_encoder(str(model)).max_length = max_length
     runs: dict[str, dict[str, list[str]]] = {name: {} for name in ("bm25", *FUSIONS)}
     times, per_query = [], {}
     for i, qid in enumerate(qids, start=1):
@@ -137,6 +161,7 @@ def rerank(
         "rerank_ms_per_query_mean": round(1000 * statistics.mean(times), 1),
         "rerank_ms_per_query_median": round(1000 * statistics.median(times), 1),
         "torch_threads": _threads(),
+        "max_length": int(load_cross_encoder(str(model)).max_length),
         "per_query": per_query,
     }
 
@@ -178,8 +203,30 @@ def main(argv: list[str] | None = None) -> None:
         default=0,
         help="Keep N layers of the base: the first N - 1 and the last (0: all).",
     )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="Which sentence of each document is taken out as its question (default 0).",
+    )
+    p.add_argument(
+        "--keep",
+        type=float,
+        default=0.0,
+        help="Share of documents whose sentence stays in the text it is a question for (default 0).",
+    )
+    p.add_argument(
+        "--from-model",
+        type=Path,
+        help="Continue training this cross-encoder folder (e.g. a second pass with other sentences).",
+    )
     p.add_argument("--candidates", type=int, default=50)
     p.add_argument("--model", type=Path, help="Rerank with this trained folder instead of training one.")
+    p.add_argument(
+        "--rerank-max-length",
+        type=int,
+        help="Tokens of query + passage read when reranking (default: the length the model was trained at).",
+    )
     p.add_argument("--out", default="scifact-cross-encoder", help="Result name under bench/results/.")
     args = p.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -194,7 +241,9 @@ def main(argv: list[str] | None = None) -> None:
         "date": time.strftime("%Y-%m-%d"),
         "model": str(model),
         "training": training,
-        "test": rerank(data, data.query_ids(args.test_queries), model, args.candidates, settings),
+        "test": rerank(
+            data, data.query_ids(args.test_queries), model, args.candidates, settings, args.rerank_max_length
+        ),
         "published_ndcg@10": REFERENCES,
         "total_s": round(time.perf_counter() - started, 1),
     }

@@ -210,9 +210,12 @@ def test_retrieval_with_and_without_the_trained_reranker(tiny, small_corpus_dir:
     items = data.items_from_questions(
         load_questions(FICTIONAL_QUESTIONS), corpus, corpus_chunks(corpus, IndexConfig())
     )
-    before, after = evaluate.rerank_scores(items, corpus, IndexConfig(), trained.reranker, settings, k=1)
-    assert before.n == after.n > 0 and set(before.per_question) == set(after.per_question)
-    assert 0 <= before.hit <= 1 and 0 <= after.hit <= 1 and after.embedder.endswith(trained.reranker)
+    before, fused, after = evaluate.rerank_scores(
+        items, corpus, IndexConfig(), trained.reranker, settings, k=1
+    )
+    assert before.n == fused.n == after.n > 0 and set(before.per_question) == set(after.per_question)
+    assert all(0 <= s.hit <= 1 for s in (before, fused, after))
+    assert fused.embedder.endswith(f"{trained.reranker}, fused") and after.embedder.endswith("alone")
 
 
 class ConstantModel:
@@ -342,6 +345,8 @@ def test_a_sentence_taken_out_of_a_passage_is_a_question_for_the_rest_of_it() ->
         assert example.negatives and all(n not in CLOZE_TEXTS[name] for n in example.negatives)
     again = sentence_examples(chunks, MineOptions(negatives=2, mining="bm25"))
     assert again == examples  # the seed picks the sentences
+    kept = sentence_examples(chunks, MineOptions(negatives=2, mining="bm25"), keep=1.0)
+    assert kept and all(e.positives == (CLOZE_TEXTS[e.qid.removeprefix("sentence:")],) for e in kept)
     assert len(sentence_examples(chunks, MineOptions(negatives=1, mining="bm25"), limit=1)) <= 1
 
 

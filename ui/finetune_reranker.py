@@ -96,8 +96,9 @@ def hyper() -> RerankHyper:
 def sentences_input() -> int:
     """How many passages give a sentence as a question for the rest of the passage (the inverse cloze task):
     training data from the documents alone, no question set or generation needed."""
+    column = st.columns(4)[0]
     return int(
-        st.number_input(
+        column.number_input(
             "Sentences as questions",
             0,
             100_000,
@@ -114,9 +115,16 @@ def sentences_input() -> int:
     )
 
 
+def _passages() -> int:
+    corpus = resources.current_corpus()
+    return len(resources.chunks(corpus, state.index_config())) if corpus is not None else 0
+
+
 def size_text(questions: int, sentences: int, plan: RerankHyper) -> str:
     """What a run will read, and roughly how long it takes (layers scale the time; a listwise step reads each
-    question's evidence, its negatives and a few other questions' passages)."""
+    question's evidence, its negatives and a few other questions' passages). Each passage gives at most one
+    sentence."""
+    sentences = min(sentences, _passages())
     size = planned_size(questions + sentences, plan)
     layers = plan.layers or 6
     made = f" and up to {sentences} sentences taken out of passages" if sentences else ""
@@ -145,16 +153,17 @@ def _compare(model: registry.FineTunedModel, items: list[data.TrainingItem], cor
     state.set_lab_value("ft_eval_rerank", (model.choice, k, scores))
 
 
+RERANKED = ("retrieval", "+ reranker, fused (the default)", "+ reranker's order alone")
+
+
 def _result(choice: str) -> None:
     found = state.lab_value("ft_eval_rerank")
-    if not found or found[0] != choice:
+    if not found or found[0] != choice or len(found[2]) != len(RERANKED):
         return
     _, k, scores = found
     st.plotly_chart(
         before_after_chart(
-            ["retrieval", "retrieval + reranker"],
-            [s.hit for s in scores],
-            f"Held-out questions whose evidence is in the top {k}",
+            list(RERANKED), [s.hit for s in scores], f"Held-out questions whose evidence is in the top {k}"
         ),
         key="ft_eval_rerank_chart",
         width="stretch",
@@ -162,9 +171,18 @@ def _result(choice: str) -> None:
     st.caption(
         " · ".join(
             f"{name}: hit@{k} {s.hit:.0%}, MRR {s.mrr:.2f} on {s.n} questions"
-            for name, s in zip(("retrieval", "reranked"), scores, strict=True)
+            for name, s in zip(RERANKED, scores, strict=True)
         )
     )
+    base, alone = scores[0], scores[-1]
+    if alone.mrr < base.mrr:
+        st.info(
+            "Alone, this reranker orders the passages worse than retrieval did: it has not learned enough to "
+            "lead (a cross-encoder usually needs thousands of questions; more sentences as questions, more "
+            "epochs or a larger question set help). A variant fuses it with the retriever's scores by "
+            "default, which is the middle bar.",
+            icon=":material/info:",
+        )
 
 
 def evaluate_step(model: registry.FineTunedModel, items: list[data.TrainingItem], corpus: Corpus) -> None:
@@ -176,7 +194,8 @@ def evaluate_step(model: registry.FineTunedModel, items: list[data.TrainingItem]
             5,
             key="ft_eval_rk",
             help="hit@k: the share of questions whose evidence is among the top k, before and after reranking "
-            "the top 20 that retrieval found.",
+            "the top 20 that retrieval found: fused with retrieval's scores as a variant does by default "
+            "(interpolated, weight 0.5), and by the reranker's order alone (a variant's 'replace').",
         )
     )
     if st.button(

@@ -23,6 +23,7 @@ from playground.models.embedders import Embedder
 from playground.models.names import try_parse_model_name
 from playground.models.registry import get_embedder, get_reranker
 from playground.models.st_embedder import SentenceTransformerEmbedder
+from playground.rag.strategies.rerank_fusion import AUTO_FUSION, Fusion, fused_scores
 from playground.retrieval.index import ScoredChunk, get_or_build_index
 
 _FRESH: dict[str, SentenceTransformerEmbedder] = {}
@@ -92,9 +93,10 @@ def rerank_scores(
     k: int = 5,
     candidates: int = 20,
     on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[RetrievalScore, RetrievalScore]:
-    """hit@k and MRR@k of retrieval alone, then with its top `candidates` reordered by the reranker, on the
-    items that have evidence (the index the variants use, with its own embedder)."""
+) -> tuple[RetrievalScore, RetrievalScore, RetrievalScore]:
+    """hit@k and MRR@k of retrieval alone, then with its top `candidates` reordered by the reranker fused with
+    the retriever's scores as a variant fuses them by default (`auto`), then by the reranker's order alone; on
+    the items that have evidence (the index the variants use, with its own embedder)."""
     embedder = load_embedder(index_config.embedder, settings)
     index = get_or_build_index(corpus, index_config, embedder, settings, on_progress)
     reranker = get_reranker(reranker_name, settings)
@@ -105,13 +107,22 @@ def rerank_scores(
             continue
         found = index.search(embedder.embed_query(item.question), max(k, candidates))
         scores = reranker.score(item.question, [h.chunk.text for h in found])
-        order = sorted(range(len(found)), key=lambda j: -scores[j])
-        reranked = [ScoredChunk(found[j].chunk, scores[j], r) for r, j in enumerate(order, start=1)]
-        before, after = retrieval_metrics(found, located, k), retrieval_metrics(reranked, located, k)
-        rows[item.qid] = tuple(
-            float(x or 0.0) for x in (before["hit@k"], before["mrr"], after["hit@k"], after["mrr"])
-        )
-    return _score("retrieval", k, rows, 0), _score(f"retrieval + {reranker_name}", k, rows, 2)
+        row: list[float] = []
+        for ranked in (found, *(_reordered(found, scores, fusion) for fusion in (AUTO_FUSION, "replace"))):
+            metrics = retrieval_metrics(ranked, located, k)
+            row += [float(metrics["hit@k"] or 0.0), float(metrics["mrr"] or 0.0)]
+        rows[item.qid] = tuple(row)
+    return (
+        _score("retrieval", k, rows, 0),
+        _score(f"retrieval + {reranker_name}, fused", k, rows, 2),
+        _score(f"retrieval + {reranker_name} alone", k, rows, 4),
+    )
+
+
+def _reordered(found: Sequence[ScoredChunk], scores: Sequence[float], fusion: Fusion) -> list[ScoredChunk]:
+    fused = fused_scores([h.score for h in found], scores, fusion)
+    order = sorted(range(len(found)), key=lambda j: -fused[j])
+    return [ScoredChunk(found[j].chunk, fused[j], r) for r, j in enumerate(order, start=1)]
 
 
 def _score(name: str, k: int, rows: dict[str, tuple[float, ...]], at: int) -> RetrievalScore:

@@ -144,12 +144,16 @@ def sentence_examples(
     *,
     limit: int | None = None,
     seed: int = 0,
+    keep: float = 0.0,
 ) -> list[RerankExample]:
     """Training from any corpus, no question needed: one sentence taken out of a passage is a question for
     the rest of it (the inverse cloze task of Lee et al., 2019), with BM25-mined hard negatives among the
     other passages. Taking the sentence out means its words cannot simply be found again, so the model learns
     what a passage is about. Passages with fewer than three fact-sized sentences give none; `limit` takes
-    that many of the others at random, and `seed` picks the sentences."""
+    that many of the others at random, and `seed` picks the sentences. `keep`: the share of passages that keep
+    their sentence (Lee et al. keep 10%), so matching words still count for something: with every sentence
+    taken out, the positive is the one passage that lost the question's words, while BM25's negatives share
+    them."""
     rng = np.random.default_rng(seed)
     picked: dict[str, str] = {}
     for passage in passages:
@@ -159,7 +163,11 @@ def sentence_examples(
     chosen = list(picked)
     if limit is not None and limit < len(chosen):
         chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), size=limit, replace=False))]
-    rest = [_without(p, picked[p.chunk_id]) if p.chunk_id in picked else p for p in passages]
+    kept = {cid for cid in chosen if rng.random() < keep}
+    rest = [
+        _without(p, picked[p.chunk_id]) if p.chunk_id in picked and p.chunk_id not in kept else p
+        for p in passages
+    ]
     targets = [Target(f"sentence:{cid}", picked[cid], (cid,)) for cid in chosen]
     mined = _mine(targets, rest, MineOptions(options.negatives, "bm25", options.depth), None, None)
     return [example for example in mined if example.negatives]
@@ -172,12 +180,14 @@ def made_examples(
     titles: int = 0,
     sentences: int = 0,
     seed: int = 0,
+    keep: float = 0.0,
 ) -> list[RerankExample]:
     """Questions made from a BEIR folder's corpus instead of judged ones: up to `titles` titles
-    (`title_examples`) and `sentences` sentences (`sentence_examples`, `seed` picking them)."""
+    (`title_examples`) and `sentences` sentences (`sentence_examples`, `seed` picking them, `keep` the share
+    left in their passage)."""
     made = title_examples(folder, options, limit=titles) if titles else []
     if sentences:
-        made += sentence_examples(load_passages(folder), options, limit=sentences, seed=seed)
+        made += sentence_examples(load_passages(folder), options, limit=sentences, seed=seed, keep=keep)
     return made
 
 
