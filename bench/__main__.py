@@ -13,6 +13,7 @@ from bench import (
     questions,
     rerank_ladder,
     reranker,
+    reranker_sample,
     reranker_speed,
     retrieval,
     sweep,
@@ -37,9 +38,16 @@ EXTRA = {
     "rerank_ladder": rerank_ladder.main,
     "reranker": lambda: reranker.main([]),  # trains on SciFact: ~40 min on 2 shared cores
     "reranker_speed": lambda: reranker_speed.main([]),  # a minute per model trained by `reranker`
+    "reranker_sample": lambda: reranker_sample.main(
+        []
+    ),  # ~3 min: the Fine-tune page's sentences-only reranker
 }
 # benches with their own flags: `python -m bench reranker --layers 2 ...` hands the flags on
-WITH_FLAGS = {"reranker": reranker.main, "reranker_speed": reranker_speed.main}
+WITH_FLAGS = {
+    "reranker": reranker.main,
+    "reranker_speed": reranker_speed.main,
+    "reranker_sample": reranker_sample.main,
+}
 
 
 def main(argv: list[str]) -> None:
