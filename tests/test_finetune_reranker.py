@@ -24,7 +24,6 @@ from playground.finetune.reranker import (
     RerankHyper,
     planned_size,
     ranked_lists,
-    save_chunks,
     steps_for,
     train_reranker,
     training_rows,
@@ -37,6 +36,7 @@ from playground.finetune.reranker_data import (
     keep_out,
     mine_examples,
 )
+from playground.finetune.reranker_job import examples_from_files, save_chunks
 from playground.finetune.reranker_sources import (
     MineOptions,
     corpus_examples,
@@ -372,13 +372,13 @@ def test_a_jobs_sentences_never_come_from_a_heldout_items_evidence(
     data.save_items(tmp_path / "heldout.jsonl", heldout)
     files = (tmp_path / "train.jsonl", save_chunks(tmp_path / "chunks.jsonl", chunks))
     hyper = RerankHyper(negatives=1)
-    found = reranker_training.examples_from_files(
+    found = examples_from_files(
         *files, hyper, Settings(data_dir=tmp_path), sentences=1000, heldout_file=tmp_path / "heldout.jsonl"
     )
     sources = {e.qid.removeprefix("sentence:") for e in found.examples}
     assert all(e.qid.startswith("sentence:") for e in found.examples)  # no question: sentences alone
     assert sources and not sources & {i.chunk_id for i in heldout}
-    none = reranker_training.examples_from_files(*files, hyper, Settings(data_dir=tmp_path))
+    none = examples_from_files(*files, hyper, Settings(data_dir=tmp_path))
     assert none.examples == []  # no items, no sentences asked for
 
 

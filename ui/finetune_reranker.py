@@ -10,7 +10,8 @@ import streamlit as st
 from playground.core.documents import Corpus
 from playground.finetune import data, evaluate, registry
 from playground.finetune.charts import before_after_chart
-from playground.finetune.reranker import LOSSES, RerankHyper, planned_size, save_chunks
+from playground.finetune.reranker import LOSSES, RerankHyper, planned_size
+from playground.finetune.reranker_job import save_chunks
 from ui import resources, state
 
 LOSS_LABELS = {"bce": "Pairwise yes / no", "listwise": "Ranked (listwise)"}

@@ -28,7 +28,7 @@ STATUSES = ("queued", "running", "succeeded", "failed", "stopped", "diverged")
 FINAL = frozenset({"succeeded", "failed", "stopped", "diverged"})
 TARGETS = {
     "embeddings": "playground.finetune.embeddings:run_job",
-    "reranker": "playground.finetune.reranker:run_job",
+    "reranker": "playground.finetune.reranker_job:run_job",
     "lora": "playground.finetune.lora:run_job",
     "openai": "playground.finetune.openai_ft:run_job",
 }
