@@ -5,7 +5,9 @@ model on the small corpus.
 """
 
 import json
+import math
 import shutil
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -23,7 +25,7 @@ from playground.rag.strategies import classify_question, expand_query, fact_chec
 from playground.rag.strategies.classify import interpret
 from playground.rag.strategies.expansion import parse_rewrites
 from playground.rag.strategies.fact_check import parse_verdict
-from playground.rag.strategies.hyde import unusable_reason
+from playground.rag.strategies.hyde import _combine, unusable_reason
 from playground.rag.strategies.rerank import parse_yes_no
 from playground.retrieval.index import ScoredChunk
 
@@ -62,6 +64,19 @@ def test_hyde_averages_the_passage_and_question_embeddings():
     expected = embedder.embed_query(RETURN_Q) + embedder.embed_query(HYDE_RULE[1])
     assert np.allclose(result.query.vector, expected / np.linalg.norm(expected), atol=1e-6)
     assert RETURN_Q in result.query.text and HYDE_RULE[1] in result.query.text
+
+
+def test_hyde_vector_is_the_same_bit_for_bit_whatever_the_summation_order():
+    """The vector enters the search's cache key: a shipped replay must hit on any CPU, whose BLAS sums in its own
+    order. Permuting the inputs permutes the output exactly, and the norm matches an exact (Fraction) reference."""
+    rng = np.random.default_rng(7)
+    question, passage = rng.normal(size=(2, 384)).astype(np.float32)
+    combined = _combine(question, passage)
+    order = rng.permutation(384)
+    assert _combine(question[order], passage[order]).tobytes() == combined[order].tobytes()
+    mean = ((question + passage) / 2).tolist()  # elementwise in float32: the same on every CPU
+    exact_norm = math.sqrt(sum(Fraction(m) ** 2 for m in mean))
+    assert np.array_equal(combined, np.array([m / exact_norm for m in mean]).astype(np.float32))
 
 
 def test_hyde_without_the_question_searches_with_the_passage_alone():

@@ -6,6 +6,7 @@ The passage may be wrong; what matters is that it looks like the documents that 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +56,13 @@ def unusable_reason(passage: str, question: str) -> str | None:
 
 
 def _combine(question_vector: np.ndarray, passage_vector: np.ndarray) -> np.ndarray:
+    """The normalised mean, bit for bit the same on every CPU: the vector enters the search's cache key, and
+    `np.linalg.norm`'s last bit follows the BLAS kernel the CPU picks, so a replay bundle built on one machine
+    missed its HyDE searches on another. The squares of float32 values are exact in float64 and `math.fsum` is
+    correctly rounded, so nothing here depends on summation order."""
     mean = (np.asarray(question_vector, dtype=np.float32) + np.asarray(passage_vector, dtype=np.float32)) / 2
-    norm = float(np.linalg.norm(mean))
-    return mean / norm if norm > 0 else mean
+    norm = math.sqrt(math.fsum(float(x) * float(x) for x in mean.tolist()))
+    return (mean.astype(np.float64) / norm).astype(np.float32) if norm > 0 else mean
 
 
 def build_query(question: str, passage: str, embedder: Embedder | None, with_question: bool) -> Query:
