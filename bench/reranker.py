@@ -26,7 +26,7 @@ from playground.evaluation.beir import BeirData, ExactIndex, load_beir, score_ru
 from playground.evaluation.retrieval_bench import paired_ndcg
 from playground.finetune.embeddings import BASE_EMBEDDER
 from playground.finetune.progress import Monitor
-from playground.finetune.reranker import LOSSES, RerankHyper, train_reranker
+from playground.finetune.reranker import LOSSES, POOLINGS, RerankHyper, train_reranker
 from playground.finetune.reranker_sources import (
     MineOptions,
     beir_examples,
@@ -87,6 +87,7 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
         max_length=args.max_length,
         loss=args.loss,
         layers=args.layers,
+        pooling=args.pooling,
     )
     trained = train_reranker(
         examples,
@@ -202,6 +203,12 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=0,
         help="Keep N layers of the base: the first N - 1 and the last (0: all).",
+    )
+    p.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        default="cls",
+        help="What the new head reads: the first token (cls) or the mean of all tokens (mean).",
     )
     p.add_argument(
         "--seed",

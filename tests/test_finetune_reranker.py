@@ -6,6 +6,7 @@ when training fails."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from playground.finetune import data, evaluate, jobs, registry
 from playground.finetune import reranker as reranker_training
 from playground.finetune.progress import Monitor
 from playground.finetune.reranker import (
+    HEAD_PARAMETERS,
     IN_BATCH_NEGATIVES,
     RerankHyper,
     planned_size,
@@ -47,6 +49,7 @@ from playground.finetune.reranker_sources import (
 from playground.ingest.loaders import load_folder
 from playground.ingest.questions import load_questions
 from playground.models.registry import get_reranker
+from playground.models.st_embedder import packaged_minilm_path
 from playground.retrieval.index import corpus_chunks
 from tests.conftest import FICTIONAL_DOCS, FICTIONAL_QUESTIONS
 
@@ -201,6 +204,34 @@ def test_a_listwise_two_layer_reranker_saves_as_a_smaller_model_that_still_ranks
         for scores in [reranker.score(e.question, [e.positives[0], *e.negatives])]
     )
     assert wins >= 9, f"the evidence came first for only {wins} of 12 trained questions"
+
+
+@pytest.mark.slow
+def test_a_mean_pooled_reranker_trains_saves_and_loads_as_a_cross_encoder(  # type: ignore[no-untyped-def]
+    fictional, tmp_path: Path
+) -> None:
+    """`pooling="mean"`: the head reads the mean of the tokens (as the packaged MiniLM was trained to be read),
+    saved as sentence-transformers' modular CrossEncoder, which the `ce:` reranker loads like any other."""
+    base = reranker_training._load_base(packaged_minilm_path(), 80, "mean")
+    heads = [n for n, _ in base.named_parameters() if re.search(HEAD_PARAMETERS, f"model.{n}")]
+    # (the encoder's own pooler matches too, unused when the mean is read: no gradient reaches it)
+    assert [n for n in heads if ".pooler." not in n] == ["2.linear.weight", "2.linear.bias"], heads
+    items, chunks = fictional
+    examples = question_examples(items, chunks, MineOptions(negatives=1, mining="bm25")).examples[:12]
+    settings = Settings(data_dir=tmp_path / "data")
+    hyper = RerankHyper(
+        epochs=3, batch_size=8, learning_rate=3e-4, negatives=1, max_length=80, pooling="mean"
+    )
+    trained = train_reranker(examples, registry.models_dir(settings) / "mean", hyper, monitor=Monitor())
+    assert (trained.path / "modules.json").exists() and trained.losses[-1][1] < trained.losses[0][1]
+    assert registry.trained_rerankers(settings) == [trained.reranker]
+    reranker = get_reranker(trained.reranker, settings)
+    wins = sum(
+        scores[0] > scores[1]
+        for e in examples
+        for scores in [reranker.score(e.question, [e.positives[0], e.negatives[0]])]
+    )
+    assert wins >= 10, f"the evidence won for only {wins} of 12 trained questions"
 
 
 @pytest.mark.slow

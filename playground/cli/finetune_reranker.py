@@ -92,6 +92,13 @@ def add_parser(sub: Any) -> None:
         help="Keep N of the base's 6 transformer layers (the first N - 1 and the last): a smaller model that "
         "reranks faster (default 0: all).",
     )
+    p.add_argument(
+        "--pooling",
+        choices=("cls", "mean"),
+        default="cls",
+        help="What the new scoring head reads: the first token (cls) or the mean of all tokens (mean, as the "
+        "packaged MiniLM was trained to be read) (default cls).",
+    )
     p.set_defaults(func=cmd_finetune_reranker)
 
 
@@ -165,6 +172,7 @@ def cmd_finetune_reranker(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         loss=args.loss,
         layers=args.layers,
+        pooling=args.pooling,
     )
     found = _examples(args, Settings.from_env())
     made = made_counts(found.examples)

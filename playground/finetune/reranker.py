@@ -11,7 +11,9 @@ Each question's evidence passage is a positive and its hard negatives (BM25 and 
 
 `layers` keeps N of the base's 6 transformer layers (the first N - 1 and the last, see `_keep_layers`): a
 smaller model that reranks faster (half the layers, about half the time), but on SciFact a 2-layer model learned
-nothing, and a model that scores every passage alike is not saved (`_check_learned`). The result is a
+nothing, and a model that scores every passage alike is not saved (`_check_learned`). `pooling` says what the
+new head reads: the first token, as a Hugging Face sequence classifier does, or the mean of all tokens, as the
+packaged MiniLM was trained to be read (a sentence-transformers modular CrossEncoder). The result is a
 sentence-transformers `CrossEncoder` folder that a variant uses as `ce:<folder>` (the page trains it in a background job,
 `playground.finetune.reranker_job`). Budget ~5 pairs per second on 2 CPU cores at max_length 256 and 6 layers (shorter
 and shallower is faster: the cost grows with the tokens per pair and the layers).
@@ -38,6 +40,11 @@ BASE_RERANKER = "all-MiniLM-L6-v2 (packaged), new one-logit head"
 MIN_QUESTIONS = 2
 Loss = Literal["bce", "listwise"]
 LOSSES: tuple[Loss, ...] = ("bce", "listwise")
+Pooling = Literal["cls", "mean"]
+POOLINGS: tuple[Pooling, ...] = ("cls", "mean")
+# The new head's weights, which start random: a classifier's pooler and classifier, or the mean-pooled model's
+# Dense module ("model.2.linear.weight" as the trainer names it, through the loss)
+HEAD_PARAMETERS = r"\.(classifier|pooler)\.|\d\.linear\."
 IN_BATCH_NEGATIVES = 4  # other questions' passages each question is also ranked against (listwise)
 
 
@@ -48,7 +55,9 @@ class RerankHyper:
     it needs thousands of steps before the encoder gets a useful signal). Warm-up ratio: share of steps that ramp
     the rates up. Negatives: hard negatives per question. Max length: tokens of question + passage the model
     reads (longer passages are cut; shorter is faster). Loss: `bce` or `listwise` (see the module). Layers: keep N
-    of the base's transformer layers, the first N - 1 and the last (0 keeps all)."""
+    of the base's transformer layers, the first N - 1 and the last (0 keeps all). Pooling: what the head reads,
+    the first token (`cls`, a Hugging Face sequence classifier) or the mean of all tokens (`mean`, as the
+    packaged MiniLM was trained to be read)."""
 
     epochs: int = 1
     batch_size: int = 16
@@ -60,6 +69,7 @@ class RerankHyper:
     seed: int = 0
     loss: Loss = "bce"
     layers: int = 0
+    pooling: Pooling = "cls"
 
     def __post_init__(self) -> None:
         if (
@@ -72,11 +82,12 @@ class RerankHyper:
             or not 16 <= self.max_length <= 512
             or self.loss not in LOSSES
             or self.layers < 0
+            or self.pooling not in POOLINGS
         ):
             raise InputError(
                 "Reranker hyperparameters out of range: epochs >= 1, batch size >= 1, 0 < learning rates < 1, "
                 f"0 <= warm-up ratio < 1, negatives >= 1, 16 <= max length <= 512, loss one of {LOSSES}, "
-                "layers >= 0 (0 keeps all)."
+                f"layers >= 0 (0 keeps all), pooling one of {POOLINGS}."
             )
 
 
@@ -152,8 +163,31 @@ def _keep_layers(model: Any, layers: int) -> None:
         model.model.config.num_hidden_layers = layers
 
 
-def _load_base(path: Path, max_length: int) -> Any:
-    """The model to train: a CrossEncoder with one logit (a new, untrained head on a plain encoder)."""
+def _mean_pooled(cross_encoder: Any, path: Path, max_length: int) -> Any:
+    """The encoder's tokens, averaged, then one linear logit: sentence-transformers' modular CrossEncoder, which
+    saves and loads like any other (modules.json)."""
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    modules = cross_encoder.modules
+    encoder = modules.Transformer(str(path), transformer_task="feature-extraction", max_seq_length=max_length)
+    width = encoder.get_embedding_dimension()
+    head = modules.Dense(width, 1, activation_function=None, module_output_name="scores")
+    return cross_encoder.CrossEncoder(modules=[encoder, Pooling(width, "mean"), head], device="cpu")
+
+
+def _is_cross_encoder(path: Path) -> bool:
+    from playground.models.cross_encoder import check_folder
+
+    try:
+        check_folder(path)
+    except ModelError:
+        return False
+    return True
+
+
+def _load_base(path: Path, max_length: int, pooling: Pooling = "cls") -> Any:
+    """The model to train: an earlier reranker to train on, or a CrossEncoder with one logit (a new, untrained
+    head on a plain encoder, reading the first token or the mean of all of them)."""
     cross_encoder, _ = _import()
     from transformers.utils import logging as hf_logging
 
@@ -161,6 +195,8 @@ def _load_base(path: Path, max_length: int) -> Any:
     if not path.is_dir():
         raise ModelError(f"No model folder at {path}: give the folder of an earlier reranker or embedder.")
     try:
+        if pooling == "mean" and not _is_cross_encoder(path):
+            return _mean_pooled(cross_encoder, path, max_length)
         return cross_encoder.CrossEncoder(
             str(path), device="cpu", num_labels=1, max_length=max_length, local_files_only=True
         )
@@ -182,7 +218,7 @@ def _arguments(cross_encoder: Any, workdir: Path, hyper: RerankHyper) -> Any:
         num_train_epochs=hyper.epochs,
         per_device_train_batch_size=hyper.batch_size,
         learning_rate=hyper.learning_rate,
-        learning_rate_mapping={r"\.(classifier|pooler)\.": hyper.head_learning_rate},
+        learning_rate_mapping={HEAD_PARAMETERS: hyper.head_learning_rate},
         warmup_steps=hyper.warmup_ratio,
         seed=hyper.seed,
         logging_steps=1,
@@ -251,7 +287,7 @@ def _fit(
     from transformers import PrinterCallback
 
     cross_encoder, dataset_cls = _import()
-    model = _load_base(base, hyper.max_length)
+    model = _load_base(base, hyper.max_length, hyper.pooling)
     _keep_layers(model, hyper.layers)
     if hyper.loss == "listwise":
         columns, loss = _listwise(model, examples, hyper.negatives)
