@@ -4,6 +4,7 @@ give no sentence), and step 4's comparison is computed on them.
 
     python -m bench reranker_sample                       # the page's defaults: 200 sentences, 1 epoch
     python -m bench reranker_sample --epochs 3 --sentences 1000
+    python -m bench reranker_sample --pooling mean --out reranker_sample_mean
 
 Prints hit@k and MRR@k of retrieval alone, of the reranker fused with retrieval's scores (a variant's default)
 and of the reranker's order alone, at k = 1 and 5, with the training time; writes
@@ -23,7 +24,7 @@ from playground.core.config import IndexConfig
 from playground.core.settings import Settings
 from playground.finetune import data, evaluate, registry
 from playground.finetune.progress import Monitor
-from playground.finetune.reranker import RerankHyper, train_reranker
+from playground.finetune.reranker import POOLINGS, RerankHyper, train_reranker
 from playground.finetune.reranker_data import Examples
 from playground.finetune.reranker_sources import MineOptions, with_sentences
 from playground.ingest.loaders import load_folder
@@ -38,12 +39,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sentences", type=int, default=200, help="Sentences as questions (the page's default).")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--max-length", type=int, default=256)
+    p.add_argument(
+        "--pooling", choices=POOLINGS, default="cls", help="What the new head reads (as the page's default)."
+    )
     p.add_argument("--out", default="reranker_sample", help="Result name under bench/results/.")
     args = p.parse_args(argv)
     corpus, index = load_folder(SAMPLE / "docs"), IndexConfig()
     chunks = corpus_chunks(corpus, index)
     heldout = data.items_from_questions(load_questions(SAMPLE / "questions.jsonl"), corpus, chunks)
-    hyper = RerankHyper(epochs=args.epochs, max_length=args.max_length)
+    hyper = RerankHyper(epochs=args.epochs, max_length=args.max_length, pooling=args.pooling)
     options = MineOptions(negatives=hyper.negatives, mining="bm25")
     found = with_sentences(Examples([], len(heldout)), chunks, heldout, options, args.sentences)
     settings = Settings(data_dir=scratch_data_dir())
