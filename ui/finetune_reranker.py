@@ -60,8 +60,8 @@ def hyper() -> RerankHyper:
         256,
         32,
         key="ft_r_length",
-        help="Tokens of question + passage the model reads; longer passages are cut. Shorter is faster, "
-        "to train and at every question.",
+        help="Tokens of question + passage the model reads at once; a longer passage is read in windows of "
+        "that length and scores as its best one. Shorter is faster to train; reranking reads every window.",
     )
     loss = f.selectbox(
         "Loss",

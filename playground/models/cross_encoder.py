@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.core.errors import ModelError
+from playground.models.passage_windows import best_window_scores, window_tokens, windows
 from playground.models.st_embedder import folder_fingerprint
 
 BATCH_SIZE = 32
@@ -91,7 +92,8 @@ def load_cross_encoder(path_or_id: str) -> Any:
 
 
 class CrossEncoderReranker:
-    """Scores (query, passage) pairs with a CrossEncoder; the model loads on the first call."""
+    """Scores (query, passage) pairs with a CrossEncoder; the model loads on the first call. A passage longer
+    than the model reads beside the query scores as its best window (`passage_windows`), not its start."""
 
     def __init__(self, name: str, path_or_id: str, batch_size: int = BATCH_SIZE) -> None:
         self.name = name
@@ -104,10 +106,12 @@ class CrossEncoderReranker:
             return []
         model = load_cross_encoder(self.path_or_id)
         with self._lock:
+            size = window_tokens(model.tokenizer, int(model.max_length), query)
+            cut = [windows(model.tokenizer, p, size) for p in passages]
             scores = model.predict(
-                [(query, p) for p in passages],
+                [(query, w) for ws in cut for w in ws],
                 batch_size=self.batch_size,
                 show_progress_bar=False,
                 convert_to_numpy=True,
             )
-        return [float(s) for s in scores]
+        return best_window_scores([float(s) for s in scores], [len(ws) for ws in cut])

@@ -1,0 +1,47 @@
+"""A passage longer than a cross-encoder reads, cut into windows it can read whole; the passage scores as its best
+window (MaxP: Dai and Callan, "Deeper Text Understanding for IR with Contextual Neural Language Modeling", 2019).
+
+A cross-encoder reads the query and the passage together up to its `max_length` tokens and silently drops the
+rest, so the evidence of a long passage (a SciFact abstract's results, a large chunk's second half) was never
+read. Measured on SciFact (`bench/RESULTS-retrieval.md`): a model trained at 128 tokens scored 0.630 nDCG@10
+reading each abstract's start, and more reading its best window. A passage that fits is one window, itself, so
+its score does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+SPECIAL_TOKENS = 3  # [CLS] query [SEP] passage [SEP]
+MIN_WINDOW = 32  # tokens of passage: below this a long query is cut instead (the model's own truncation)
+
+
+def window_tokens(tokenizer: Any, max_length: int, query: str) -> int:
+    """How many tokens of passage fit beside the query within `max_length`."""
+    query_tokens = len(tokenizer(query, add_special_tokens=False)["input_ids"])
+    return max(MIN_WINDOW, max_length - query_tokens - SPECIAL_TOKENS)
+
+
+def windows(tokenizer: Any, passage: str, size: int) -> list[str]:
+    """`passage` itself when it fits in `size` tokens, else windows of `size` tokens cut from its own text, each
+    starting half a window after the previous one (so a sentence cut by one window is whole in the next) and the
+    last ending where the passage ends."""
+    offsets = tokenizer(passage, add_special_tokens=False, return_offsets_mapping=True, verbose=False)[
+        "offset_mapping"
+    ]
+    if len(offsets) <= size:
+        return [passage]
+    last = len(offsets) - size
+    starts = [*range(0, last, max(1, size // 2)), last]
+    return [passage[offsets[s][0] : offsets[s + size - 1][1]] for s in starts]
+
+
+def best_window_scores(window_scores: Sequence[float], counts: Sequence[int]) -> list[float]:
+    """Each passage's best window score, given every window's score in order and how many windows each passage
+    gave."""
+    best, at = [], 0
+    for count in counts:
+        best.append(float(max(window_scores[at : at + count])))
+        at += count
+    return best
