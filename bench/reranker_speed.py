@@ -1,6 +1,8 @@
 """How long reranking 50 candidates takes with each trained cross-encoder, on the same SciFact test queries and
 BM25 candidates, in one process (the first model is every ratio's baseline). It scores through the project's
-own `ce:` reranker, as a variant does, after one warm-up call that loads the model.
+own `ce:` reranker, as a variant does, after one warm-up call that loads the model. An abstract longer than a
+model reads is read in windows (`playground.models.passage_windows`), each one model pass, so figures from before
+2026-12-03 (one pass per abstract) are not comparable with later ones.
 
     python -m bench reranker_speed                      # every model under .data/bench-reranker/
     python -m bench reranker_speed --models DIR DIR ... --queries 20
