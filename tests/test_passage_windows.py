@@ -38,9 +38,8 @@ def test_a_long_passage_is_read_whole_in_half_overlapping_windows(tokenizer: Any
     assert TEXT.startswith(cut[0]) and TEXT.endswith(cut[-1]) and all(w in TEXT for w in cut)
     starts = [TEXT.index(w) for w in cut]
     assert len(cut) == -(-(len(tokens) - size) // (size // 2)) + 1
-    for at, next_at, window in zip(
-        starts, starts[1:], cut, strict=False
-    ):  # each shares its end with the next
+    # each window shares its second half with the next
+    for at, next_at, window in zip(starts, starts[1:], cut, strict=False):
         assert at < next_at <= at + len(window) // 2 + 5
 
 

@@ -223,8 +223,8 @@ def test_a_passage_longer_than_the_model_reads_scores_as_its_best_window(
     from playground.models.passage_windows import window_tokens, windows
 
     model = load_cross_encoder(str(cross_encoder_dir))
-    reads = model.max_length
-    model.max_length = 64  # a short reader, so the sample's passages run past it
+    reads = model.max_seq_length
+    model.max_seq_length = 64  # a short reader, so the sample's passages run past it
     try:
         long_passage = " ".join(PASSAGES * 8)
         size = window_tokens(model.tokenizer, 64, RETURN_Q)
@@ -233,12 +233,11 @@ def test_a_passage_longer_than_the_model_reads_scores_as_its_best_window(
         by_window = model.predict([(RETURN_Q, w) for w in cut], show_progress_bar=False)
         reranker = get_reranker(f"ce:{cross_encoder_dir}", settings)
         fits, long_score = reranker.score(RETURN_Q, [PASSAGES[0][:80], long_passage])
-        assert long_score == pytest.approx(
-            float(max(by_window)), abs=1e-5
-        )  # every window read, the best kept
+        # every window read, the best kept
+        assert long_score == pytest.approx(float(max(by_window)), abs=1e-5)
         assert fits == pytest.approx(float(model.predict([(RETURN_Q, PASSAGES[0][:80])])[0]), abs=1e-5)
     finally:
-        model.max_length = reads
+        model.max_seq_length = reads
 
 
 @pytest.fixture

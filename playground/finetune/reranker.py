@@ -54,10 +54,10 @@ class RerankHyper:
     learning rate: that of the new scoring head, which starts from random weights (with the encoder's small rate
     it needs thousands of steps before the encoder gets a useful signal). Warm-up ratio: share of steps that ramp
     the rates up. Negatives: hard negatives per question. Max length: tokens of question + passage the model
-    reads at once (a training passage is cut there; when reranking, a longer one is read in windows). Loss: `bce` or `listwise` (see the module). Layers: keep N
-    of the base's transformer layers, the first N - 1 and the last (0 keeps all). Pooling: what the head reads,
-    the first token (`cls`, a Hugging Face sequence classifier) or the mean of all tokens (`mean`, as the
-    packaged MiniLM was trained to be read)."""
+    reads at once (a training passage is cut there; when reranking, a longer one is read in windows). Loss:
+    `bce` or `listwise` (see the module). Layers: keep N of the base's transformer layers, the first N - 1 and
+    the last (0 keeps all). Pooling: what the head reads, the first token (`cls`, a Hugging Face sequence
+    classifier) or the mean of all tokens (`mean`, as the packaged MiniLM was trained to be read)."""
 
     epochs: int = 1
     batch_size: int = 16

@@ -106,8 +106,7 @@ class CrossEncoderReranker:
             return []
         model = load_cross_encoder(self.path_or_id)
         with self._lock:
-            size = window_tokens(model.tokenizer, int(model.max_length), query)
-            cut = [windows(model.tokenizer, p, size) for p in passages]
+            cut = _read_in_windows(model, query, passages)
             scores = model.predict(
                 [(query, w) for ws in cut for w in ws],
                 batch_size=self.batch_size,
@@ -115,3 +114,12 @@ class CrossEncoderReranker:
                 convert_to_numpy=True,
             )
         return best_window_scores([float(s) for s in scores], [len(ws) for ws in cut])
+
+
+def _read_in_windows(model: Any, query: str, passages: Sequence[str]) -> list[list[str]]:
+    """Each passage's windows beside `query`; a model that names no max length reads every passage whole."""
+    reads = model.max_seq_length
+    if not reads:
+        return [[p] for p in passages]
+    size = window_tokens(model.tokenizer, int(reads), query)
+    return [windows(model.tokenizer, p, size) for p in passages]

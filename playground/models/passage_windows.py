@@ -3,9 +3,9 @@ window (MaxP: Dai and Callan, "Deeper Text Understanding for IR with Contextual 
 
 A cross-encoder reads the query and the passage together up to its `max_length` tokens and silently drops the
 rest, so the evidence of a long passage (a SciFact abstract's results, a large chunk's second half) was never
-read. Measured on SciFact (`bench/RESULTS-retrieval.md`): a model trained at 128 tokens scored 0.630 nDCG@10
-reading each abstract's start, and more reading its best window. A passage that fits is one window, itself, so
-its score does not change.
+read. Measured on SciFact (`bench/RESULTS-retrieval.md`, 2026-12-03): a model trained at 128 tokens scored
+0.630 nDCG@10 alone reading each abstract's start, 0.670 reading its best window. A passage that fits is one
+window, itself, so its score does not change.
 """
 
 from __future__ import annotations

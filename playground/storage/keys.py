@@ -116,10 +116,13 @@ def reranker_identity(name: str) -> str:
     parsed = parse_model_name(name)
     if parsed.provider == "rerank":
         return str(rerank_server_name(parsed.model, safe_url(parsed.base_url or "")))
+    if parsed.provider != "ce":
+        return str(parsed)
     folder = Path(parsed.model)
-    if parsed.provider == "ce" and folder.is_dir():
-        return f"{cross_encoder_name(folder.name)}#sha256={path_digest(folder)}+{CE_READING}"
-    return f"{parsed}+{CE_READING}" if parsed.provider == "ce" else str(parsed)
+    model = (
+        f"{cross_encoder_name(folder.name)}#sha256={path_digest(folder)}" if folder.is_dir() else str(parsed)
+    )
+    return f"{model}+{CE_READING}"
 
 
 # --- keys -----------------------------------------------------------------------------------------------------
