@@ -88,6 +88,7 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
         loss=args.loss,
         layers=args.layers,
         pooling=args.pooling,
+        windows=args.train_windows,
     )
     trained = train_reranker(
         examples,
@@ -209,6 +210,12 @@ def main(argv: list[str] | None = None) -> None:
         choices=POOLINGS,
         default="cls",
         help="What the new head reads: the first token (cls) or the mean of all tokens (mean).",
+    )
+    p.add_argument(
+        "--train-windows",
+        action="store_true",
+        help="Show each long training passage as its window holding most of the question's words, as "
+        "reranking reads it (default: its start).",
     )
     p.add_argument(
         "--seed",

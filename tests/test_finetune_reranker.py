@@ -175,11 +175,7 @@ def test_a_tiny_cross_encoder_ranks_the_evidence_above_a_distractor(tiny) -> Non
     founded = next(e for e in examples if e.qid == "f01")  # "When was Tansywick Growworks founded?"
     evidence, distractor = reranker.score(founded.question, [founded.positives[0], founded.negatives[0]])
     assert evidence > distractor
-    wins = sum(
-        scores[0] > scores[1]
-        for e in examples
-        for scores in [reranker.score(e.question, [e.positives[0], e.negatives[0]])]
-    )
+    wins = _evidence_wins(reranker, examples)
     assert wins >= 10, f"the evidence won for only {wins} of 12 trained questions"
 
 
@@ -206,6 +202,15 @@ def test_a_listwise_two_layer_reranker_saves_as_a_smaller_model_that_still_ranks
     assert wins >= 9, f"the evidence came first for only {wins} of 12 trained questions"
 
 
+def _evidence_wins(reranker, examples: list[RerankExample]) -> int:  # type: ignore[no-untyped-def]
+    """For how many questions the reranker scores the evidence above the first hard negative."""
+    return sum(
+        scores[0] > scores[1]
+        for e in examples
+        for scores in [reranker.score(e.question, [e.positives[0], e.negatives[0]])]
+    )
+
+
 @pytest.mark.slow
 def test_a_mean_pooled_reranker_trains_saves_and_loads_as_a_cross_encoder(  # type: ignore[no-untyped-def]
     fictional, tmp_path: Path
@@ -226,12 +231,25 @@ def test_a_mean_pooled_reranker_trains_saves_and_loads_as_a_cross_encoder(  # ty
     assert (trained.path / "modules.json").exists() and trained.losses[-1][1] < trained.losses[0][1]
     assert registry.trained_rerankers(settings) == [trained.reranker]
     reranker = get_reranker(trained.reranker, settings)
-    wins = sum(
-        scores[0] > scores[1]
-        for e in examples
-        for scores in [reranker.score(e.question, [e.positives[0], e.negatives[0]])]
-    )
+    wins = _evidence_wins(reranker, examples)
     assert wins >= 10, f"the evidence won for only {wins} of 12 trained questions"
+
+
+@pytest.mark.slow
+def test_a_reranker_trained_on_windows_ranks_whole_chunks_read_in_windows(  # type: ignore[no-untyped-def]
+    fictional, tmp_path: Path
+) -> None:
+    """`windows=True`: at 64 tokens the sample's chunks (up to 200) are longer than the model reads, so each is
+    shown as the window that shares most words with its question; reranking then reads every window."""
+    items, chunks = fictional
+    examples = question_examples(items, chunks, MineOptions(negatives=1, mining="bm25")).examples[:12]
+    hyper = RerankHyper(epochs=3, batch_size=8, learning_rate=3e-4, negatives=1, max_length=64, windows=True)
+    settings = Settings(data_dir=tmp_path / "data")
+    trained = train_reranker(examples, registry.models_dir(settings) / "win", hyper, monitor=Monitor())
+    assert trained.losses[-1][1] < trained.losses[0][1]
+    reranker = get_reranker(trained.reranker, settings)
+    wins = _evidence_wins(reranker, examples)
+    assert wins >= 9, f"the evidence won for only {wins} of 12 trained questions"
 
 
 @pytest.mark.slow

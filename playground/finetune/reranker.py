@@ -32,7 +32,7 @@ from playground.core.errors import InputError, ModelError
 from playground.finetune import registry
 from playground.finetune.embeddings import _callback
 from playground.finetune.progress import Monitor
-from playground.finetune.reranker_data import RerankExample
+from playground.finetune.reranker_data import RerankExample, in_windows
 from playground.models.names import cross_encoder_name
 from playground.models.st_embedder import packaged_minilm_path
 
@@ -54,10 +54,12 @@ class RerankHyper:
     learning rate: that of the new scoring head, which starts from random weights (with the encoder's small rate
     it needs thousands of steps before the encoder gets a useful signal). Warm-up ratio: share of steps that ramp
     the rates up. Negatives: hard negatives per question. Max length: tokens of question + passage the model
-    reads at once (a training passage is cut there; when reranking, a longer one is read in windows). Loss:
+    reads at once (a longer training passage is cut there unless Windows; reranking reads it in windows). Loss:
     `bce` or `listwise` (see the module). Layers: keep N of the base's transformer layers, the first N - 1 and
     the last (0 keeps all). Pooling: what the head reads, the first token (`cls`, a Hugging Face sequence
-    classifier) or the mean of all tokens (`mean`, as the packaged MiniLM was trained to be read)."""
+    classifier) or the mean of all tokens (`mean`, as the packaged MiniLM was trained to be read). Windows: show a
+    training passage longer than max length as its window holding the most of the question's words, as reranking
+    reads it, instead of its start."""
 
     epochs: int = 1
     batch_size: int = 16
@@ -70,6 +72,7 @@ class RerankHyper:
     loss: Loss = "bce"
     layers: int = 0
     pooling: Pooling = "cls"
+    windows: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -289,6 +292,8 @@ def _fit(
     cross_encoder, dataset_cls = _import()
     model = _load_base(base, hyper.max_length, hyper.pooling)
     _keep_layers(model, hyper.layers)
+    if hyper.windows:
+        examples = in_windows(examples, model.tokenizer, hyper.max_length)
     if hyper.loss == "listwise":
         columns, loss = _listwise(model, examples, hyper.negatives)
     else:

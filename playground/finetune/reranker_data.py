@@ -9,9 +9,11 @@ dropped first (`playground.finetune.split`), so they never reach training.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from playground.core.documents import Chunk
 from playground.core.errors import InputError
 from playground.finetune.data import TrainingItem
 from playground.finetune.split import Split, SplitOptions, split_items
+from playground.models.passage_windows import matching_window, window_tokens
 from playground.retrieval.bm25 import BM25Ranker
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -142,6 +145,24 @@ def cap_pairs(examples: Sequence[RerankExample], max_pairs: int | None) -> list[
         kept.append(example)
         total += example.pairs
     return kept
+
+
+def in_windows(examples: Sequence[RerankExample], tokenizer: Any, max_length: int) -> list[RerankExample]:
+    """Each passage longer than the model reads beside its question as its window that holds the most of the
+    question's words (`matching_window`), the way reranking reads it, instead of the start the model would cut
+    it to."""
+    return [_in_windows(example, tokenizer, max_length) for example in examples]
+
+
+def _in_windows(example: RerankExample, tokenizer: Any, max_length: int) -> RerankExample:
+    size = window_tokens(tokenizer, max_length, example.question)
+
+    def shown(passages: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(matching_window(tokenizer, example.question, p, size) for p in passages)
+
+    return dataclasses.replace(
+        example, positives=shown(example.positives), negatives=shown(example.negatives)
+    )
 
 
 # --- held-out questions ----------------------------------------------------------------------------------------

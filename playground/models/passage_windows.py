@@ -10,11 +10,15 @@ window, itself, so its score does not change.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 SPECIAL_TOKENS = 3  # [CLS] query [SEP] passage [SEP]
 MIN_WINDOW = 32  # tokens of passage: below this a long query is cut instead (the model's own truncation)
+# Windows follow each other without overlap: on SciFact (300 claims, one model) half-overlapping ones took 1.4x
+# the time and ranked no better (alone -0.006 nDCG@10, fused -0.002; neither significant)
+STEP = 1.0  # share of a window from one window's start to the next's
 
 
 def window_tokens(tokenizer: Any, max_length: int, query: str) -> int:
@@ -25,15 +29,15 @@ def window_tokens(tokenizer: Any, max_length: int, query: str) -> int:
 
 def windows(tokenizer: Any, passage: str, size: int) -> list[str]:
     """`passage` itself when it fits in `size` tokens, else windows of `size` tokens cut from its own text, each
-    starting half a window after the previous one (so a sentence cut by one window is whole in the next) and the
-    last ending where the passage ends."""
+    starting `STEP` of a window after the previous one (where it ends), and the last ending where the passage
+    ends (so it overlaps the one before)."""
     offsets = tokenizer(passage, add_special_tokens=False, return_offsets_mapping=True, verbose=False)[
         "offset_mapping"
     ]
     if len(offsets) <= size:
         return [passage]
     last = len(offsets) - size
-    starts = [*range(0, last, max(1, size // 2)), last]
+    starts = [*range(0, last, max(1, int(size * STEP))), last]
     return [passage[offsets[s][0] : offsets[s + size - 1][1]] for s in starts]
 
 
@@ -45,3 +49,22 @@ def best_window_scores(window_scores: Sequence[float], counts: Sequence[int]) ->
         best.append(float(max(window_scores[at : at + count])))
         at += count
     return best
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def matching_window(tokenizer: Any, query: str, passage: str, size: int) -> str:
+    """The window of `passage` (`windows`) that holds the most of the query's words, the first on a tie: what a
+    model trained to read windows is shown of a long training passage. The same rule for evidence and
+    negatives, so the choice itself teaches nothing; a negative's hardest-looking window is the one its best
+    window score (MaxP) must learn to keep low."""
+    cut = windows(tokenizer, passage, size)
+    if len(cut) == 1:
+        return cut[0]
+    wanted = _words(query)
+    return max(cut, key=lambda window: len(wanted & _words(window)))

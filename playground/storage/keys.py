@@ -105,14 +105,14 @@ def model_identity(name: str, settings: Settings, adapter: Path | None = None) -
     return identity + (f"+adapter#sha256={path_digest(adapter)}" if adapter is not None else "")
 
 
-CE_READING = "best-window"
+CE_READING = "best-window-step-1"
 
 
 def reranker_identity(name: str) -> str:
     """What decides a reranker's scores: a cross-encoder folder's content SHA-256 (so a retrained model gets new
     keys and a copied one keeps them), else the hub name, or the rerank server's model and address. A
-    cross-encoder's also names how it reads a long passage (`CE_READING`), so scores cached before it read every
-    window are not reused."""
+    cross-encoder's also names how it reads a long passage (`CE_READING`), so scores cached under another reading
+    (the start only, then half-overlapping windows) are not reused."""
     parsed = parse_model_name(name)
     if parsed.provider == "rerank":
         return str(rerank_server_name(parsed.model, safe_url(parsed.base_url or "")))
