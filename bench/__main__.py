@@ -15,6 +15,7 @@ from bench import (
     reranker,
     reranker_sample,
     reranker_speed,
+    reranker_versus,
     retrieval,
     sweep,
     workshop,
@@ -47,6 +48,7 @@ WITH_FLAGS = {
     "reranker": reranker.main,
     "reranker_speed": reranker_speed.main,
     "reranker_sample": reranker_sample.main,
+    "reranker_versus": reranker_versus.main,  # result names of `reranker` runs: against dense and hybrid
 }
 
 

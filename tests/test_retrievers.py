@@ -12,7 +12,7 @@ from playground.core.config import IndexConfig
 from playground.core.documents import Chunk
 from playground.core.errors import InputError
 from playground.evaluation.beir import ExactIndex, load_beir, score_run
-from playground.evaluation.retrieval_bench import BenchOptions, run_retrieval_bench
+from playground.evaluation.retrieval_bench import BenchOptions, ranked_queries, run_retrieval_bench
 from playground.ingest.loaders import load_folder
 from playground.models.fake import FakeLLM
 from playground.models.registry import get_embedder
@@ -304,6 +304,19 @@ def test_dense_bench_caches_corpus_embeddings(beir_dir, settings):
     assert first["ndcg@10"] == 1.0 and not first["corpus_embeddings_cached"]
     assert again["corpus_embeddings_cached"] and again["ndcg@10"] == 1.0
     assert list((settings.data_dir / "beir").glob("tiny-*.npy"))
+
+
+def test_ranked_queries_are_the_orders_the_bench_scores(beir_dir, settings):
+    """What bench/reranker_versus pairs a reranker's orders with: the same ids, query by query."""
+    data = load_beir(beir_dir)
+    for name in ("bm25", "dense"):
+        ranked = ranked_queries(data, data.query_ids(), BenchOptions(name), settings)
+        assert [ids[0] for ids in ranked.values()] == ["d1", "d3", "d4"] and set(ranked) == {"q1", "q2", "q3"}
+        assert score_run(ranked, data.qrels) == {
+            k: v
+            for k, v in run_retrieval_bench(beir_dir, BenchOptions(name), settings).items()
+            if k in ("ndcg@10", "recall@100", "mrr@10", "n_queries")
+        }
 
 
 def test_rerank_bench_reorders_the_bm25_candidates(beir_dir, settings):

@@ -289,6 +289,12 @@ BENCHES: dict[str, Callable[[_Run], Ranked]] = {
 }
 
 
+def ranked_queries(data: BeirData, qids: list[str], options: BenchOptions, settings: Settings) -> Ranked:
+    """Each query's top ids by `options.retriever`, as `run_retrieval_bench` ranks them before scoring (for a
+    paired comparison with another run on the same queries)."""
+    return BENCHES[options.retriever](_Run(data, qids, options, settings, None))
+
+
 def run_retrieval_bench(
     folder: Path,
     options: BenchOptions,
