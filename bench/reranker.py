@@ -117,6 +117,11 @@ def train(args: argparse.Namespace, settings: Settings, out: Path) -> dict[str, 
 
 
 FUSIONS: tuple[Fusion, ...] = ("replace", "rrf", "interpolate")
+FUSION_LABELS = {  # each fusion's name in a result file
+    "replace": "cross-encoder",
+    "rrf": "cross-encoder + bm25 (rrf)",
+    "interpolate": "cross-encoder + bm25 (interpolate 0.5)",
+}
 
 
 def rerank(
@@ -150,14 +155,9 @@ def rerank(
         per_query[qid] = [[d, round(float(x), 5)] for d, x in zip(ids, scores, strict=False)]
         if i % 25 == 0 or i == len(qids):
             print(f"reranked {i}/{len(qids)} ({1000 * statistics.mean(times):.0f} ms/query)", flush=True)
-    names = {
-        "replace": "cross-encoder",
-        "rrf": "cross-encoder + bm25 (rrf)",
-        "interpolate": "cross-encoder + bm25 (interpolate 0.5)",
-    }
-    scored = {names.get(name, name): score_run(ranked, data.qrels) for name, ranked in runs.items()}
+    scored = {FUSION_LABELS.get(name, name): score_run(ranked, data.qrels) for name, ranked in runs.items()}
     for fusion in FUSIONS:  # each fusion against BM25 alone, query by query
-        scored[names[fusion]]["vs_bm25"] = paired_ndcg(runs["bm25"], runs[fusion], data.qrels)
+        scored[FUSION_LABELS[fusion]]["vs_bm25"] = paired_ndcg(runs["bm25"], runs[fusion], data.qrels)
     return scored | {
         "candidates": candidates,
         "rerank_ms_per_query_mean": round(1000 * statistics.mean(times), 1),

@@ -17,25 +17,19 @@ import sys
 from typing import Any
 
 from bench.common import RESULTS
-from bench.reranker import FUSIONS, SCIFACT, _settings
-from playground.evaluation.beir import DEPTH, ExactIndex, load_beir, score_run
+from bench.reranker import FUSION_LABELS, FUSIONS, SCIFACT, _settings
+from playground.evaluation.beir import DEPTH, BeirData, ExactIndex, load_beir, score_run
 from playground.evaluation.retrieval_bench import BenchOptions, Ranked, paired_ndcg, ranked_queries
 from playground.rag.strategies.rerank_fusion import fused_order
 from playground.retrieval.retrievers import BM25Retriever, Query
 
 FIRST_STAGES = ("dense", "hybrid")
-LABELS = {
-    "replace": "cross-encoder",
-    "rrf": "cross-encoder + bm25 (rrf)",
-    "interpolate": "cross-encoder + bm25 (interpolate 0.5)",
-}
 SAME = 0.0005  # a rebuilt order may differ from the run's by ties at the stored scores' 5 decimals
 
 
-def rebuilt_orders(per_query: dict[str, list[list[Any]]]) -> dict[str, Ranked]:
+def rebuilt_orders(data: BeirData, per_query: dict[str, list[list[Any]]]) -> dict[str, Ranked]:
     """Each fusion's order of every claim, from BM25's top 100 and the stored cross-encoder scores of its top
     candidates, exactly as `bench.reranker.rerank` orders them."""
-    data = load_beir(SCIFACT, "test")
     retriever = BM25Retriever(ExactIndex(f"beir-{data.name}-{data.content_hash}", data.passages))
     orders: dict[str, Ranked] = {fusion: {} for fusion in FUSIONS}
     for qid, scored in per_query.items():
@@ -50,25 +44,23 @@ def rebuilt_orders(per_query: dict[str, list[list[Any]]]) -> dict[str, Ranked]:
     return orders
 
 
-def first_stage_orders(qids: list[str]) -> dict[str, Ranked]:
-    data = load_beir(SCIFACT, "test")
+def first_stage_orders(data: BeirData, qids: list[str]) -> dict[str, Ranked]:
     return {
         name: ranked_queries(data, qids, BenchOptions(retriever=name), _settings()) for name in FIRST_STAGES
     }
 
 
-def versus(result: dict[str, Any], first_stages: dict[str, Ranked]) -> dict[str, Any]:
+def versus(data: BeirData, result: dict[str, Any], first_stages: dict[str, Ranked]) -> dict[str, Any]:
     """Each first stage's own nDCG@10 and every cross-encoder order against it, query by query."""
-    test = result["test"]
-    qrels = load_beir(SCIFACT, "test").qrels
-    orders = rebuilt_orders(test["per_query"])
+    test, qrels = result["test"], data.qrels
+    orders = rebuilt_orders(data, test["per_query"])
     for fusion, ranked in orders.items():
-        rebuilt, stored = score_run(ranked, qrels)["ndcg@10"], test[LABELS[fusion]]["ndcg@10"]
+        rebuilt, stored = score_run(ranked, qrels)["ndcg@10"], test[FUSION_LABELS[fusion]]["ndcg@10"]
         if abs(rebuilt - stored) > SAME:
-            raise SystemExit(f"{LABELS[fusion]}: rebuilt nDCG@10 {rebuilt} is not the run's {stored}")
+            raise SystemExit(f"{FUSION_LABELS[fusion]}: rebuilt nDCG@10 {rebuilt} is not the run's {stored}")
     return {
         name: {"ndcg@10": score_run(first, qrels)["ndcg@10"]}
-        | {LABELS[f]: paired_ndcg(first, orders[f], qrels) for f in FUSIONS}
+        | {FUSION_LABELS[f]: paired_ndcg(first, orders[f], qrels) for f in FUSIONS}
         for name, first in first_stages.items()
     }
 
@@ -77,17 +69,18 @@ def main(argv: list[str] | None = None) -> None:
     names = argv if argv is not None else sys.argv[1:]
     if not names:
         raise SystemExit(__doc__)
+    data = load_beir(SCIFACT, "test")
     first_stages: dict[str, Ranked] | None = None
     for name in names:
         path = RESULTS / f"{name}.json"
         result = json.loads(path.read_text(encoding="utf-8"))
-        first_stages = first_stages or first_stage_orders(list(result["test"]["per_query"]))
-        result["versus"] = versus(result, first_stages)
+        first_stages = first_stages or first_stage_orders(data, list(result["test"]["per_query"]))
+        result["versus"] = versus(data, result, first_stages)
         path.write_text(json.dumps(result, indent=1), encoding="utf-8")
         print(name)
         for stage, found in result["versus"].items():
             print(f"  {stage} {found['ndcg@10']:.4f}")
-            for label in LABELS.values():
+            for label in FUSION_LABELS.values():
                 c = found[label]
                 low, high = c["ci95"]
                 print(
